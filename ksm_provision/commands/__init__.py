@@ -1,0 +1,1 @@
+"""Click command families; each module exposes ``register(group)``."""

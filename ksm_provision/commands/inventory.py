@@ -1,0 +1,134 @@
+"""``ksm validate``, ``ksm inventory list|show``, ``ksm schema``."""
+
+from __future__ import annotations
+
+import json
+
+import click
+from rich.table import Table
+
+from ksm_provision.commands.common import (
+    CliContext,
+    authority_option,
+    console,
+    json_option,
+    pass_context,
+    print_json,
+)
+from ksm_provision.errors import EXIT_FAILURE, InventoryError, UsageError
+from ksm_provision.inventory.settings import effective_settings
+
+
+@click.command()
+@authority_option
+@json_option
+@pass_context
+def validate(ctx: CliContext, authorities: tuple[str, ...], as_json: bool) -> None:
+    """Check the inventory: types, references, addresses, VLANs, names, across authorities."""
+    try:
+        inventory = ctx.scoped(authorities)
+    except InventoryError as exc:
+        problems = exc.problems
+        if authorities:  # keep what concerns the chosen authorities' files and the provider file
+            problems = [p for p in problems if _concerns(p.file, authorities)]
+        if as_json:
+            print_json({"valid": not problems, "problems": [p.as_dict() for p in problems]})
+        else:
+            for problem in problems:
+                click.echo(str(problem), err=True)
+            click.echo(f"{len(problems)} problem(s) found.", err=True)
+        raise click.exceptions.Exit(EXIT_FAILURE if problems else 0) from None
+    summary = {
+        "valid": True,
+        "authorities": list(inventory.authorities),
+        "hosts": len(inventory.hosts),
+        "devices": len(inventory.devices),
+        "problems": [],
+    }
+    if as_json:
+        print_json(summary)
+    else:
+        click.echo(
+            f"ok: {len(inventory.authorities)} authorities, {len(inventory.hosts)} hosts, "
+            f"{len(inventory.devices)} network devices — no problems"
+        )
+
+
+def _concerns(file: str, authorities: tuple[str, ...]) -> bool:
+    name = file.rsplit("/", 1)[-1]
+    return name == "ksm.yml" or any(name == f"{a}.yml" for a in authorities)
+
+
+@click.group("inventory")
+def inventory_group() -> None:
+    """Look at the inventory: hosts, devices, effective settings."""
+
+
+@inventory_group.command("list")
+@authority_option
+@json_option
+@click.option("--kind", type=click.Choice(["all", "hosts", "devices"]), default="all", show_default=True)
+@pass_context
+def list_command(ctx: CliContext, authorities: tuple[str, ...], as_json: bool, kind: str) -> None:
+    """List hosts and network devices, client ranges expanded."""
+    inventory = ctx.scoped(authorities)
+    rows: list[dict[str, str]] = []
+    if kind in ("all", "hosts"):
+        rows += [
+            {"name": h.hostname, "authority": h.authority, "site": h.site, "kind": str(h.kind),
+             "address": str(h.address), "role": h.profile or ",".join(h.roles) or "-"}
+            for h in inventory.hosts
+        ]
+    if kind in ("all", "devices"):
+        rows += [
+            {"name": d.hostname, "authority": d.authority, "site": d.model.site, "kind": str(d.model.platform),
+             "address": str(d.model.management.address), "role": str(d.model.role)}
+            for d in inventory.devices
+        ]
+    if as_json:
+        print_json(rows)
+        return
+    table = Table("name", "authority", "site", "kind", "address", "role/profile", title=f"{len(rows)} entries")
+    for row in rows:
+        table.add_row(*row.values())
+    console().print(table)
+
+
+@inventory_group.command("show")
+@click.argument("name")
+@pass_context
+def show_command(ctx: CliContext, name: str) -> None:
+    """Show one host or device with its effective settings (after precedence)."""
+    inventory = ctx.inventory
+    if name in inventory.hosts_by_name:
+        host = inventory.hosts_by_name[name]
+        source = inventory.source_of(host.authority)
+        data = {
+            "hostname": host.hostname,
+            "authority": host.authority,
+            "site": host.site,
+            "kind": str(host.kind),
+            "address": str(host.address),
+            "mac": host.mac,
+            "network": host.network,
+            "profile": host.profile,
+            "roles": list(host.roles),
+            "defined_at": f"{source.file}:{source.line_of(host.loc)}",
+            "settings": effective_settings(inventory, host).model_dump(mode="json"),
+        }
+    elif name in inventory.devices_by_name:
+        device = inventory.devices_by_name[name]
+        source = inventory.source_of(device.authority)
+        data = {
+            "authority": device.authority,
+            "defined_at": f"{source.file}:{source.line_of(device.loc)}",
+            **device.model.model_dump(mode="json"),
+        }
+    else:
+        raise UsageError(f"no host or device named '{name}'", "see `ksm inventory list` for the names")
+    click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+
+
+def register(group: click.Group) -> None:
+    group.add_command(validate)
+    group.add_command(inventory_group)

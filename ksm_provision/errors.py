@@ -1,0 +1,86 @@
+"""The one exception hierarchy of ksm.
+
+Every message says what is wrong, where (``FILE:LINE`` when it comes from an inventory) and how to
+fix it. The CLI maps these to exit codes; nothing else may escape to the user as a traceback.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+EXIT_OK = 0
+EXIT_FAILURE = 1
+EXIT_USAGE = 2
+#: ``plan --detailed-exitcode`` and ``drift``: the run worked and found changes pending.
+EXIT_CHANGES_PENDING = 2
+
+
+@dataclass(frozen=True, order=True)
+class Problem:
+    """One finding about an input file: ``FILE:LINE: message — hint``."""
+
+    file: str
+    line: int
+    message: str
+    hint: str = ""
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line else self.file
+        return f"{where}: {self.message}" + (f" — {self.hint}" if self.hint else "")
+
+    def as_dict(self) -> dict[str, str | int]:
+        return {"file": self.file, "line": self.line, "message": self.message, "hint": self.hint}
+
+
+class KsmError(Exception):
+    """Root of every error ksm reports to a user."""
+
+    exit_code = EXIT_FAILURE
+
+    def __init__(self, message: str, hint: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return self.message + (f" — {self.hint}" if self.hint else "")
+
+
+class UsageError(KsmError):
+    """The command line asks for something impossible (unknown authority, missing scope...)."""
+
+    exit_code = EXIT_USAGE
+
+
+class InventoryError(KsmError):
+    """One or more problems in the inventory files; all of them, not only the first."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = sorted(problems)
+        noun = "problem" if len(self.problems) == 1 else "problems"
+        super().__init__(f"{len(self.problems)} {noun} in the inventory")
+
+    def __str__(self) -> str:
+        return "\n".join(str(p) for p in self.problems)
+
+
+class SafetyError(KsmError):
+    """A guard refused an action (lab-only mode, tenant scope, stale plan, lock held)."""
+
+
+class LabError(KsmError):
+    """The lab twin could not be built, repaired or torn down."""
+
+
+class ConnectionFailure(KsmError):
+    """A host or device could not be reached or refused the session."""
+
+
+def relative_path(path: Path | str) -> str:
+    """Show *path* relative to the working directory when it lies below it (shorter messages)."""
+    p = Path(path)
+    try:
+        return str(p.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(p)
