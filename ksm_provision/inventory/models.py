@@ -189,11 +189,21 @@ class VaultRef(KsmModel):
     file: Annotated[str, Field(pattern=r"^[A-Za-z0-9_./-]+$")]
 
 
+class Printer(KsmModel):
+    """A network printer at a site; clients of the site get it as a print queue."""
+
+    name: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
+    location: SafeText = ""
+    address: IPv4
+    default: bool = False
+
+
 class Site(KsmModel):
     id: Identifier
     name: SafeText
     address: SafeText = ""
     shared_site: Identifier | None = Field(default=None, description="id of a provider shared site")
+    printers: list[Printer] = Field(default_factory=list)
     settings: Settings = Field(default_factory=Settings)
 
 

@@ -1,0 +1,60 @@
+# ksm-provision — run `make help` for the targets.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON      ?= python3
+VENV        := .venv
+BIN         := $(VENV)/bin
+DEB_PACKAGES := debootstrap openssh-server openssh-client frr iproute2 sudo util-linux git chromium chromium-driver
+export KSM_LAB_ONLY := 1
+# One lab for the demo; tests build their own under a temporary directory.
+export KSM_LAB_DIR ?= /var/lib/ksm-provision/lab
+
+.PHONY: help install deb-packages venv test test-fast lint bench demo demo-down clean
+
+help: ## List the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  \033[1m%-12s\033[0m %s\n", $$1, $$2}'
+
+install: deb-packages venv ## Install Debian packages (apt) and the Python venv with dev extras
+
+deb-packages: ## apt-get update + install the Debian packages the lab twin needs (root)
+	@missing=$$(for p in $(DEB_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q "install ok installed" || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:" $$missing; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+	@# the distribution's frr service would own /etc/frr/frr.conf; the lab runs its own daemons per router
+	@if command -v systemctl >/dev/null 2>&1 && systemctl is-active -q frr 2>/dev/null; then systemctl stop frr; fi
+
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $@
+
+test: install ## The whole suite: unit, integration and lab tests (as CI runs it)
+	$(BIN)/pytest -n 2 --dist loadgroup -p no:cacheprovider
+
+test-fast: install ## Only the fast tier (no lab, no slow tests)
+	$(BIN)/pytest -m "not slow" -p no:cacheprovider
+
+lint: venv ## ruff + mypy + ansible-lint (production profile) + yamllint
+	$(BIN)/ruff check ksm_provision tests benchmarks
+	$(BIN)/ruff format --check ksm_provision
+	$(BIN)/mypy
+	$(BIN)/yamllint -s .
+	$(BIN)/ansible-lint --profile production roles playbooks
+
+bench: install ## Benchmarks (ratios against a baseline measured in the same run)
+	$(BIN)/python -m benchmarks
+
+demo: install ## The main job: lab twin of the sample authorities, validated, planned, applied, verified
+	$(BIN)/python -m ksm_provision.demo
+
+demo-down: venv ## Tear the demo's lab twin down
+	$(BIN)/ksm lab down
+
+clean: ## Remove the venv and build output (not the lab's rootfs cache)
+	rm -rf $(VENV) build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache out

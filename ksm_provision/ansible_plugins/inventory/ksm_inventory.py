@@ -1,0 +1,54 @@
+"""Ansible inventory plugin: the ksm inventory as an Ansible/AWX inventory source."""
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+name: ksm_inventory
+short_description: Hosts, groups and role variables of the ksm-provision inventory
+description:
+  - Reads C(ksm.yml) and every authority file next to it, validates them like C(ksm validate) and
+    exposes every client and server with groups by authority, site, role, client profile, OS and
+    shared service, and the variables of the ksm roles computed from the models.
+  - Use it by pointing C(-i) at the provider file, e.g. C(ansible-inventory -i inventories/ksm.yml --graph),
+    with C(inventory_plugins) and C(enable_plugins) set as in the project's ansible.cfg.
+options: {}
+"""
+
+from pathlib import Path
+from typing import Any
+
+from ansible.errors import AnsibleParserError
+from ansible.plugins.inventory import BaseInventoryPlugin
+
+from ksm_provision.errors import KsmError
+from ksm_provision.inventory.inventory import PROVIDER_FILE, load_inventory
+from ksm_provision.render.ansible_vars import host_groups, host_vars
+from ksm_provision.validate import validate_inventory
+
+
+class InventoryModule(BaseInventoryPlugin):  # type: ignore[misc]
+    NAME = "ksm_inventory"
+
+    def verify_file(self, path: str) -> bool:
+        if not (super().verify_file(path) and Path(path).name == PROVIDER_FILE):
+            return False
+        with Path(path).open(encoding="utf-8", errors="replace") as handle:
+            return any(line.startswith("provider:") for line in handle)
+
+    def parse(self, inventory: Any, loader: Any, path: str, cache: bool = True) -> None:
+        super().parse(inventory, loader, path, cache)
+        try:
+            ksm_inventory = load_inventory(Path(path).parent)
+            problems = validate_inventory(ksm_inventory)
+        except KsmError as exc:
+            raise AnsibleParserError(f"ksm inventory is invalid:\n{exc}") from None
+        if problems:
+            raise AnsibleParserError("ksm inventory is invalid:\n" + "\n".join(map(str, problems)))
+        for host in ksm_inventory.hosts:
+            self.inventory.add_host(host.hostname)
+            self.inventory.set_variable(host.hostname, "ansible_host", str(host.address))
+            for name, value in host_vars(ksm_inventory, host).items():
+                self.inventory.set_variable(host.hostname, name, value)
+            for group in host_groups(ksm_inventory, host):
+                self.inventory.add_group(group)
+                self.inventory.add_child(group, host.hostname)

@@ -1,0 +1,30 @@
+"""Progress display on stderr for long runs (silent when not a terminal or with --json)."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+from ksm_provision.playbook.runner import ProgressCallback
+
+
+@contextmanager
+def task_progress(title: str, enabled: bool = True) -> Iterator[ProgressCallback | None]:
+    if not (enabled and sys.stderr.isatty()):
+        yield None
+        return
+    counts = {"ok": 0, "changed": 0, "failed": 0}
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
+                  console=Console(stderr=True), transient=True) as progress:
+        task_id = progress.add_task(title)
+
+        def update(host: str, task: str, status: str) -> None:
+            key = "failed" if status in ("failed", "unreachable") else "ok"
+            counts[key] += 1
+            progress.update(task_id, description=f"{title}: {host} — {task} [{counts['ok']} ok, {counts['failed']} failed]")
+
+        yield update

@@ -1,0 +1,1 @@
+"""Running the Ansible roles: workspace, vault access, ansible-runner, typed results."""

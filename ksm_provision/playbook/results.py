@@ -1,0 +1,64 @@
+"""Typed results of an Ansible run, per host (plan = check+diff, apply = real run)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class RunMode(StrEnum):
+    PLAN = "plan"
+    APPLY = "apply"
+
+
+class ResultModel(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class TaskChange(ResultModel):
+    task: str
+    action: str
+    diff: str = ""
+
+
+class HostRunResult(ResultModel):
+    host: str
+    authority: str
+    ok: int = 0
+    changed: int = 0
+    skipped: int = 0
+    failed: bool = False
+    unreachable: bool = False
+    changes: list[TaskChange] = Field(default_factory=list)
+    errors: list[str] = Field(default_factory=list)
+
+    @property
+    def status(self) -> str:
+        if self.unreachable:
+            return "unreachable"
+        if self.failed:
+            return "failed"
+        return "changed" if self.changed else "unchanged"
+
+
+class PlaybookRun(ResultModel):
+    mode: RunMode
+    hosts: list[HostRunResult]
+    return_code: int
+
+    @property
+    def failed_hosts(self) -> list[str]:
+        return [h.host for h in self.hosts if h.failed or h.unreachable]
+
+    @property
+    def changed_hosts(self) -> list[str]:
+        return [h.host for h in self.hosts if h.changed]
+
+    @property
+    def failed(self) -> bool:
+        return bool(self.failed_hosts) or self.return_code not in (0, 2) and not self.hosts
+
+    @property
+    def total_changed(self) -> int:
+        return sum(h.changed for h in self.hosts)

@@ -1,0 +1,1 @@
+"""Rendering: Ansible inventory/vars and intended device configurations."""

@@ -1,0 +1,79 @@
+"""A static Ansible inventory (hosts.yml + host_vars + group_vars) for inspection and for runs."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ksm_provision.inventory.hosts import Host
+from ksm_provision.inventory.inventory import Inventory
+from ksm_provision.render.ansible_vars import group_members, group_name, host_vars
+from ksm_provision.targets import Connection
+
+
+def connection_vars(connection: Connection) -> dict[str, Any]:
+    variables: dict[str, Any] = {
+        "ansible_host": connection.address,
+        "ansible_port": connection.port,
+        "ansible_user": connection.user,
+        "ansible_become": connection.become,
+    }
+    if connection.key_file:
+        variables["ansible_ssh_private_key_file"] = connection.key_file
+    return variables
+
+
+def inventory_document(
+    inventory: Inventory, hosts: list[Host], connections: dict[str, Connection] | None = None
+) -> dict[str, Any]:
+    """The YAML inventory structure: every host under ``all.hosts``, groups as children."""
+    children = {
+        group: {"hosts": {name: None for name in names}}
+        for group, names in sorted(group_members(inventory, hosts).items())
+    }
+    all_hosts: dict[str, Any] = {}
+    for host in hosts:
+        all_hosts[host.hostname] = connection_vars(connections[host.hostname]) if connections else None
+    return {"all": {"hosts": all_hosts, "children": children}}
+
+
+class _Dumper(yaml.SafeDumper):
+    pass
+
+
+_Dumper.add_representer(type(None), lambda d, _: d.represent_scalar("tag:yaml.org,2002:null", ""))
+
+
+def dump_yaml(data: Any) -> str:
+    return "---\n" + yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=120)
+
+
+def write_ansible_inventory(
+    inventory: Inventory,
+    hosts: list[Host],
+    out: Path,
+    connections: dict[str, Connection] | None = None,
+    vault_files: dict[str, Path] | None = None,
+) -> Path:
+    """Write ``out/hosts.yml``, ``out/host_vars/<host>.yml`` and the authorities' vault links.
+
+    Returns the path of hosts.yml. *out* is replaced as a whole, so no stale host survives.
+    """
+    if out.exists():
+        shutil.rmtree(out)
+    (out / "host_vars").mkdir(parents=True)
+    hosts_file = out / "hosts.yml"
+    hosts_file.write_text(dump_yaml(inventory_document(inventory, hosts, connections)), encoding="utf-8")
+    for host in hosts:
+        (out / "host_vars" / f"{host.hostname}.yml").write_text(
+            dump_yaml(host_vars(inventory, host)), encoding="utf-8"
+        )
+    for authority, vault_file in (vault_files or {}).items():
+        group_dir = out / "group_vars" / group_name("authority", authority)
+        group_dir.mkdir(parents=True)
+        # a link, not a copy: the encrypted file stays the single source and is never duplicated
+        (group_dir / "vault.yml").symlink_to(vault_file.resolve())
+    return hosts_file
