@@ -7,6 +7,8 @@ VENV        := .venv
 BIN         := $(VENV)/bin
 DEB_PACKAGES := debootstrap openssh-server openssh-client frr iproute2 sudo util-linux git chromium chromium-driver
 export KSM_LAB_ONLY := 1
+# The sample vaults' lab-only passwords; real keys come from the engineer or CI variables.
+export KSM_VAULT_PASSWORDS_DIR ?= $(CURDIR)/inventories/vault/sample-passwords
 # One lab for the demo; tests build their own under a temporary directory.
 export KSM_LAB_DIR ?= /var/lib/ksm-provision/lab
 

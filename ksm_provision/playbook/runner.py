@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import difflib
 import shlex
+import os
 import shutil
+import sys
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -149,7 +151,7 @@ def run_playbook(
             playbook=str(playbook(playbook_name)),
             inventory=str(hosts_file),
             cmdline=shlex.join(args),
-            envvars={"ANSIBLE_CONFIG": str(cfg), **settings.extra_env},
+            envvars={"ANSIBLE_CONFIG": str(cfg), "PATH": _path_with_venv(), **settings.extra_env},
             limit=settings.limit,
             forks=settings.forks,
             quiet=True,
@@ -165,8 +167,14 @@ def run_playbook(
                            "see the message above")
         return PlaybookRun(mode=mode, hosts=list(collector.results.values()), return_code=int(runner.rc or 0))
     finally:
-        shutil.rmtree(work, ignore_errors=True)
+        if not os.environ.get("KSM_KEEP_RUN_DIR"):
+            shutil.rmtree(work, ignore_errors=True)
         shutil.rmtree(control_dir, ignore_errors=True)
+
+
+def _path_with_venv() -> str:
+    """PATH with this Python's bin dir first: ansible-runner must find the venv's ansible-playbook."""
+    return os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
 
 
 def _stdout_tail(work: Path, lines: int = 15) -> str:

@@ -28,6 +28,9 @@ from ksm_provision.validate import validate_inventory
 
 class InventoryModule(BaseInventoryPlugin):  # type: ignore[misc]
     NAME = "ksm_inventory"
+    # Values come from validated inventory files in the same repository, and vault references
+    # ("{{ fv_kfz_db_password }}") must stay templates (ansible-core >= 2.19 data tagging).
+    trusted_by_default = True
 
     def verify_file(self, path: str) -> bool:
         if not (super().verify_file(path) and Path(path).name == PROVIDER_FILE):

@@ -1,0 +1,1 @@
+"""The change workflow: scoped plans, plan files, locks, audit log, status records."""

@@ -1,0 +1,122 @@
+"""Status records ksm keeps between runs, read by ``ksm report`` and CI.
+
+Everything lives under ``$KSM_STATE_DIR`` (default ``./.ksm-state``):
+
+- ``audit.jsonl``: append-only, one :class:`AuditRecord` per apply per authority
+- ``verify/<authority>.json``: the last :class:`VerifyRecord`
+- ``drift/<authority>.json``: the last :class:`DriftRecord`
+- ``plans/<authority>.json``: the last :class:`PlanRecord` (changes pending until applied)
+- ``locks/<authority>.lock``: apply locks (see ``locks.py``)
+
+Records hold names and counts, never secret values.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from datetime import UTC, datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+
+def state_dir() -> Path:
+    return Path(os.environ.get("KSM_STATE_DIR", ".ksm-state"))
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Record(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ApplyResult(StrEnum):
+    SUCCESS = "success"
+    FAILED = "failed"
+    ROLLED_BACK = "rolled_back"
+
+
+class AuditRecord(Record):
+    id: str
+    time: datetime
+    user: str
+    machine: str
+    authority: str
+    target: str
+    git_commit: str | None = None
+    plan_hash: str | None = None
+    changed_hosts: list[str] = Field(default_factory=list)
+    changed_devices: list[str] = Field(default_factory=list)
+    failed: list[str] = Field(default_factory=list)
+    changed_tasks: int = 0
+    hosts: int = 0
+    devices: int = 0
+    result: ApplyResult
+
+
+class VerifyRecord(Record):
+    time: datetime
+    authority: str
+    target: str
+    passed: bool
+    checks: int
+    failed: int
+    pass_rate: float
+
+
+class DriftRecord(Record):
+    time: datetime
+    authority: str
+    target: str
+    drifted: bool
+    hosts: list[str] = Field(default_factory=list)
+    devices: list[str] = Field(default_factory=list)
+
+
+class PlanRecord(Record):
+    time: datetime
+    authority: str
+    target: str
+    plan_hash: str | None = None
+    changes_pending: int
+    hosts: list[str] = Field(default_factory=list)
+    devices: list[str] = Field(default_factory=list)
+
+
+R = TypeVar("R", bound=Record)
+
+_KIND_DIRS: dict[type[Record], str] = {VerifyRecord: "verify", DriftRecord: "drift", PlanRecord: "plans"}
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write via a temporary file and rename, so a crash never leaves a torn file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text)
+        handle.flush()
+        os.fsync(handle.fileno())
+    Path(tmp).replace(path)
+
+
+def save_status(record: VerifyRecord | DriftRecord | PlanRecord, base: Path | None = None) -> Path:
+    path = (base or state_dir()) / _KIND_DIRS[type(record)] / f"{record.authority}.json"
+    write_atomic(path, record.model_dump_json(indent=2) + "\n")
+    return path
+
+
+def load_status(kind: type[R], authority: str, base: Path | None = None) -> R | None:
+    path = (base or state_dir()) / _KIND_DIRS[kind] / f"{authority}.json"
+    try:
+        return kind.model_validate_json(path.read_text(encoding="utf-8"))
+    except (FileNotFoundError, ValidationError):
+        return None
+
+
+def clear_status(kind: type[Record], authority: str, base: Path | None = None) -> None:
+    ((base or state_dir()) / _KIND_DIRS[kind] / f"{authority}.json").unlink(missing_ok=True)

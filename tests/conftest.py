@@ -1,0 +1,74 @@
+"""Shared test setup: the lab-only guard everywhere, sample vault keys, and one lab twin.
+
+The ``lab_twin`` fixture brings up the sample authorities' lab once per test session (instance 1,
+addresses 127.11x.*, its own lab dir), so tests never touch an engineer's running lab (instance 0).
+All tests marked ``lab`` run in one xdist group, i.e. in one worker, sharing that lab.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SAMPLE_VAULT_PASSWORDS = REPO / "inventories" / "vault" / "sample-passwords"
+LAB_INSTANCE = 1
+LAB_HOSTS_PER_AUTHORITY = 8
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    os.environ["KSM_LAB_ONLY"] = "1"  # whatever the caller set: tests never reach production
+    os.environ.setdefault("KSM_VAULT_PASSWORDS_DIR", str(SAMPLE_VAULT_PASSWORDS))
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.get_closest_marker("lab"):
+            item.add_marker(pytest.mark.xdist_group("lab"))
+
+
+@dataclass(frozen=True)
+class LabTwin:
+    """The running lab of both sample authorities and the environment ksm needs to use it."""
+
+    inventory: object  # ksm_provision.inventory.inventory.Inventory
+    lab: object  # ksm_provision.lab.manager.Lab
+    lab_dir: Path
+    state_dir: Path
+    env: dict[str, str]
+
+
+@pytest.fixture(scope="session")
+def lab_twin(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabTwin]:
+    from ksm_provision.inventory.inventory import load_inventory
+    from ksm_provision.lab.config import LabConfig
+    from ksm_provision.lab.manager import Lab
+    from ksm_provision.lab.planner import plan_lab
+
+    if os.geteuid() != 0:
+        pytest.fail("the lab twin needs root (namespaces, mounts, sshd); run the suite as root like CI does")
+    base = tmp_path_factory.mktemp("lab-twin")
+    lab_dir, state_dir, build_dir = base / "lab", base / "state", base / "build"
+    env = {
+        "KSM_LAB_DIR": str(lab_dir),
+        "KSM_LAB_INSTANCE": str(LAB_INSTANCE),
+        "KSM_STATE_DIR": str(state_dir),
+        "KSM_BUILD_DIR": str(build_dir),
+    }
+    patch = pytest.MonkeyPatch()
+    for key, value in env.items():
+        patch.setenv(key, value)
+    lab = Lab(LabConfig(lab_dir=lab_dir, instance=LAB_INSTANCE))
+    inventory = load_inventory(REPO / "inventories")
+    plan = plan_lab(inventory, hosts_per_authority=LAB_HOSTS_PER_AUTHORITY, instance=LAB_INSTANCE)
+    try:
+        status = lab.up(plan.specs)
+        assert status.healthy, status.model_dump_json(indent=2)
+        yield LabTwin(inventory, lab, lab_dir, state_dir, {**os.environ, **env})
+    finally:
+        lab.down()
+        patch.undo()

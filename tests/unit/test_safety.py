@@ -1,0 +1,42 @@
+"""The lab-only guard refuses every address outside 127.0.0.0/8 before anything connects."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from ksm_provision.cli import ksm
+from ksm_provision.errors import SafetyError
+from ksm_provision.safety import check_address
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.parametrize("address", ["10.0.0.1", "192.168.1.1", "8.8.8.8", "::1", "lup-pch-fs01", "128.0.0.1"])
+def test_lab_only_refuses_non_loopback(monkeypatch: pytest.MonkeyPatch, address: str) -> None:
+    monkeypatch.setenv("KSM_LAB_ONLY", "1")
+    with pytest.raises(SafetyError, match="KSM_LAB_ONLY=1 refuses"):
+        check_address(address)
+
+
+@pytest.mark.parametrize("address", ["127.0.0.1", "127.100.1.2", "127.255.255.254"])
+def test_lab_only_allows_loopback(monkeypatch: pytest.MonkeyPatch, address: str) -> None:
+    monkeypatch.setenv("KSM_LAB_ONLY", "1")
+    check_address(address)
+
+
+def test_guard_is_off_without_lab_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("KSM_LAB_ONLY", raising=False)
+    check_address("10.0.0.1")
+
+
+def test_plan_against_production_is_refused_before_ansible_starts(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KSM_LAB_ONLY", "1")
+    started: list[object] = []
+    monkeypatch.setattr("ksm_provision.playbook.pipeline.run_playbook", lambda *a, **k: started.append(a))
+    result = CliRunner().invoke(ksm, ["--inventory", str(REPO / "inventories"), "plan", "--authority", "lup"])
+    assert result.exit_code == 1
+    assert "refuses the SSH connection to 10.41." in str(result.exception) or "refuses" in result.output
+    assert started == []
