@@ -8,8 +8,10 @@ Exit codes (also shown by ``ksm --help``):
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
+from types import ModuleType
 
 import click
 
@@ -30,7 +32,9 @@ Environment:
 """
 
 
-@click.group(epilog=EPILOG, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.group(
+    epilog=EPILOG, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100}
+)
 @click.version_option(__version__, prog_name="ksm")
 @click.option(
     "--inventory",
@@ -59,9 +63,7 @@ def _register() -> None:
             module.register(ksm)
 
 
-def _optional_module(name: str):  # type: ignore[no-untyped-def]
-    import importlib
-
+def _optional_module(name: str) -> ModuleType | None:
     try:
         return importlib.import_module(f"ksm_provision.commands.{name}")
     except ModuleNotFoundError as exc:
@@ -76,7 +78,8 @@ _register()
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the CLI and turn every user-facing error into a message and an exit code."""
     try:
-        ksm.main(args=argv, prog_name="ksm", standalone_mode=False)
+        # Without standalone mode click *returns* the code of a `click.exceptions.Exit` raised in a command.
+        result = ksm.main(args=argv, prog_name="ksm", standalone_mode=False)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except click.ClickException as exc:
@@ -94,6 +97,8 @@ def main(argv: list[str] | None = None) -> None:
     except Exception as exc:  # an internal bug: short message unless debugging
         if os.environ.get("KSM_DEBUG"):
             raise
-        click.echo(f"internal error: {type(exc).__name__}: {exc} — rerun with KSM_DEBUG=1 and report it", err=True)
+        click.echo(
+            f"internal error: {type(exc).__name__}: {exc} — rerun with KSM_DEBUG=1 and report it", err=True
+        )
         sys.exit(EXIT_FAILURE)
-    sys.exit(0)
+    sys.exit(result if isinstance(result, int) else 0)

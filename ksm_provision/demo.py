@@ -43,9 +43,9 @@ def run(step: Step, env: dict[str, str]) -> Outcome:
     print(f"\n\033[1m▶ {step.title}\033[0m\n  $ ksm {shlex.join(step.args)}", flush=True)
     started = time.monotonic()
     if step.json_out:
-        completed = subprocess.run(command, env=env, cwd=REPO, stdout=subprocess.PIPE, text=True, check=False)
-        data = json.loads(completed.stdout) if completed.stdout.strip().startswith(("{", "[")) else None
-        outcome = Outcome(step, completed.returncode, time.monotonic() - started, data)
+        captured = subprocess.run(command, env=env, cwd=REPO, stdout=subprocess.PIPE, text=True, check=False)
+        data = json.loads(captured.stdout) if captured.stdout.strip().startswith(("{", "[")) else None
+        outcome = Outcome(step, captured.returncode, time.monotonic() - started, data)
     else:
         completed = subprocess.run(command, env=env, cwd=REPO, check=False)
         outcome = Outcome(step, completed.returncode, time.monotonic() - started)
@@ -56,11 +56,18 @@ def run(step: Step, env: dict[str, str]) -> Outcome:
 def steps() -> list[Step]:
     scope = ["--all", "--target", "lab"]
     return [
-        Step("Validate the inventories (types, references, addresses, VLANs, across authorities)", ["validate"]),
-        Step("Build the lab twin of both authorities on 127.0.0.0/8",
-             ["lab", "up", "--authority", "lup", "--authority", "schwerin"]),
-        Step("Plan: what would change on hosts and devices (check mode, secrets redacted)",
-             ["plan", *scope, "--detailed-exitcode"], expect=(0, 2)),
+        Step(
+            "Validate the inventories (types, references, addresses, VLANs, across authorities)", ["validate"]
+        ),
+        Step(
+            "Build the lab twin of both authorities on 127.0.0.0/8",
+            ["lab", "up", "--authority", "lup", "--authority", "schwerin"],
+        ),
+        Step(
+            "Plan: what would change on hosts and devices (check mode, secrets redacted)",
+            ["plan", *scope, "--detailed-exitcode"],
+            expect=(0, 2),
+        ),
         Step("Apply: configure every lab host and device", ["apply", *scope]),
         Step("Apply again: must change nothing (idempotency)", ["apply", *scope, "--json"], json_out=True),
         Step("Verify: testinfra checks generated from the inventory", ["verify", *scope]),
@@ -71,10 +78,14 @@ def changed_count(data: object) -> int:
     if not isinstance(data, dict):
         return -1
     hosts = data.get("hosts", {})
-    host_changes = sum(h.get("changed", 0) for h in (hosts.get("hosts", []) if isinstance(hosts, dict) else hosts))
+    host_changes = sum(
+        h.get("changed", 0) for h in (hosts.get("hosts", []) if isinstance(hosts, dict) else hosts)
+    )
     devices = data.get("devices", {})
-    device_changes = sum(1 for d in devices.get("devices", []) if d.get("status") != "unchanged") if devices else 0
-    return host_changes + device_changes
+    device_changes = (
+        sum(1 for d in devices.get("devices", []) if d.get("status") != "unchanged") if devices else 0
+    )
+    return int(host_changes) + int(device_changes)
 
 
 def main() -> int:
@@ -93,12 +104,17 @@ def main() -> int:
         print(f"  {'✔' if outcome.ok else '✘'} {outcome.step.title} ({outcome.seconds:.0f} s)")
     if second_apply is not None and second_apply.ok:
         changes = changed_count(second_apply.data)
-        print(f"  second apply changed {changes} thing(s) — {'idempotent' if changes == 0 else 'NOT idempotent'}")
+        verdict = "idempotent" if changes == 0 else "NOT idempotent"
+        print(f"  second apply changed {changes} thing(s) — {verdict}")
         if changes != 0:
             return 1
     all_ok = len(outcomes) == len(steps()) and all(o.ok for o in outcomes)
-    print("\nThe lab twin keeps running: try `ksm lab status`, `ksm plan --authority schwerin --target lab`,"
-          "\n`ksm inventory show sn-sh-fs01`; `make demo-down` removes it." if all_ok else "\nThe demo stopped.")
+    print(
+        "\nThe lab twin keeps running: try `ksm lab status`, `ksm plan --authority schwerin --target lab`,"
+        "\n`ksm inventory show sn-sh-fs01`; `make demo-down` removes it."
+        if all_ok
+        else "\nThe demo stopped."
+    )
     return 0 if all_ok else 1
 
 

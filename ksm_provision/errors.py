@@ -73,7 +73,7 @@ class LabError(KsmError):
     """The lab twin could not be built, repaired or torn down."""
 
 
-class ConnectionFailure(KsmError):
+class ConnectionFailedError(KsmError):
     """A host or device could not be reached or refused the session."""
 
 

@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import click
-from rich.console import Console
 from pydantic import BaseModel
+from rich.console import Console
 
 from ksm_provision.errors import InventoryError, UsageError
 from ksm_provision.inventory.inventory import Inventory, load_inventory
@@ -32,11 +32,15 @@ class CliContext:
             raise InventoryError(problems)
         return inventory
 
-    def scoped(self, authorities: tuple[str, ...], all_authorities: bool = False, required: bool = False) -> Inventory:
-        """The inventory narrowed to --authority IDs; with *required*, one of --authority/--all must be given."""
+    def scoped(
+        self, authorities: tuple[str, ...], all_authorities: bool = False, required: bool = False
+    ) -> Inventory:
+        """The inventory narrowed to --authority IDs; *required*: --authority or --all must be given."""
         inventory = self.inventory
         if authorities and all_authorities:
-            raise UsageError("--authority and --all exclude each other", "name authorities or use --all, not both")
+            raise UsageError(
+                "--authority and --all exclude each other", "name authorities or use --all, not both"
+            )
         if authorities:
             return inventory.select(authorities)
         if required and not all_authorities:
@@ -49,7 +53,12 @@ class CliContext:
 pass_context = click.make_pass_decorator(CliContext)
 
 authority_option = click.option(
-    "--authority", "-a", "authorities", multiple=True, metavar="ID", help="Limit to this authority (repeatable)."
+    "--authority",
+    "-a",
+    "authorities",
+    multiple=True,
+    metavar="ID",
+    help="Limit to this authority (repeatable).",
 )
 all_option = click.option("--all", "all_authorities", is_flag=True, help="Every authority.")
 json_option = click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 
 import click
@@ -26,11 +27,17 @@ from ksm_provision.playbook.scope import host_scope
 from ksm_provision.render.ansible_inventory import write_ansible_inventory
 from ksm_provision.targets import Target
 
-limit_option = click.option("--limit", metavar="PATTERN", help="Only hosts matching these patterns (comma-separated).")
-forks_option = click.option("--forks", type=click.IntRange(1, 64), default=8, show_default=True,
-                            help="Hosts worked on in parallel.")
+limit_option = click.option(
+    "--limit", metavar="PATTERN", help="Only hosts matching these patterns (comma-separated)."
+)
+forks_option = click.option(
+    "--forks", type=click.IntRange(1, 64), default=8, show_default=True, help="Hosts worked on in parallel."
+)
 vault_option = click.option(
-    "--vault-password-file", "vault_files", multiple=True, metavar="ID=FILE",
+    "--vault-password-file",
+    "vault_files",
+    multiple=True,
+    metavar="ID=FILE",
     help="Vault password file of an authority (repeatable); default $KSM_VAULT_PASSWORDS_DIR/ID.pass.",
 )
 
@@ -40,7 +47,9 @@ def parse_vault_files(values: tuple[str, ...]) -> dict[str, Path]:
     for value in values:
         authority, sep, path = value.partition("=")
         if not sep or not authority or not path:
-            raise UsageError(f"--vault-password-file {value!r} is not ID=FILE", "e.g. --vault-password-file lup=~/lup.pass")
+            raise UsageError(
+                f"--vault-password-file {value!r} is not ID=FILE", "e.g. --vault-password-file lup=~/lup.pass"
+            )
         parsed[authority] = Path(path).expanduser()
     return parsed
 
@@ -52,7 +61,9 @@ def render_group() -> None:
 
 @render_group.command("ansible")
 @authority_option
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True, help="Output directory.")
+@click.option(
+    "--out", type=click.Path(file_okay=False, path_type=Path), required=True, help="Output directory."
+)
 @pass_context
 def render_ansible(ctx: CliContext, authorities: tuple[str, ...], out: Path) -> None:
     """Write a static hosts.yml with host_vars (production addresses) to OUT."""
@@ -62,11 +73,24 @@ def render_ansible(ctx: CliContext, authorities: tuple[str, ...], out: Path) -> 
 
 
 def print_run(run: PlaybookRun, show_diffs: bool) -> None:
-    table = Table("host", "authority", "status", "changed", "ok", "failed/unreachable",
-                  title=f"{run.mode.value}: {len(run.hosts)} hosts")
+    table = Table(
+        "host",
+        "authority",
+        "status",
+        "changed",
+        "ok",
+        "failed/unreachable",
+        title=f"{run.mode.value}: {len(run.hosts)} hosts",
+    )
     for host in sorted(run.hosts, key=lambda h: h.host):
-        table.add_row(host.host, host.authority, host.status, str(host.changed), str(host.ok),
-                      "; ".join(host.errors)[:120])
+        table.add_row(
+            host.host,
+            host.authority,
+            host.status,
+            str(host.changed),
+            str(host.ok),
+            "; ".join(host.errors)[:120],
+        )
     out = console()
     if show_diffs:
         for host in run.hosts:
@@ -76,8 +100,10 @@ def print_run(run: PlaybookRun, show_diffs: bool) -> None:
                     out.print(change.diff.rstrip(), markup=False)
     out.print(table)
     verb = "would change" if run.mode is RunMode.PLAN else "changed"
-    out.print(f"{len(run.changed_hosts)} host(s) {verb} ({run.total_changed} task(s)), "
-              f"{len(run.failed_hosts)} failed")
+    out.print(
+        f"{len(run.changed_hosts)} host(s) {verb} ({run.total_changed} task(s)), "
+        f"{len(run.failed_hosts)} failed"
+    )
 
 
 @click.command()
@@ -88,15 +114,28 @@ def print_run(run: PlaybookRun, show_diffs: bool) -> None:
 @forks_option
 @vault_option
 @json_option
-@click.option("--detailed-exitcode", is_flag=True, help="Exit 0: nothing to do, 2: changes pending, 1: error.")
+@click.option(
+    "--detailed-exitcode", is_flag=True, help="Exit 0: nothing to do, 2: changes pending, 1: error."
+)
 @pass_context
-def plan(ctx: CliContext, authorities: tuple[str, ...], all_authorities: bool, target: str, limit: str | None,
-         forks: int, vault_files: tuple[str, ...], as_json: bool, detailed_exitcode: bool) -> None:
+def plan(
+    ctx: CliContext,
+    authorities: tuple[str, ...],
+    all_authorities: bool,
+    target: str,
+    limit: str | None,
+    forks: int,
+    vault_files: tuple[str, ...],
+    as_json: bool,
+    detailed_exitcode: bool,
+) -> None:
     """Show what apply would change (Ansible check+diff), secrets redacted."""
     inventory = ctx.scoped(authorities, all_authorities, required=True)
     scope = host_scope(inventory, Target(target), limit)
     with task_progress("plan", not as_json) as progress:
-        run = run_hosts(scope, RunMode.PLAN, RunSettings(forks=forks), progress, parse_vault_files(vault_files))
+        run = run_hosts(
+            scope, RunMode.PLAN, RunSettings(forks=forks), progress, parse_vault_files(vault_files)
+        )
     if as_json:
         print_json(run)
     else:
@@ -116,13 +155,23 @@ def plan(ctx: CliContext, authorities: tuple[str, ...], all_authorities: bool, t
 @vault_option
 @json_option
 @pass_context
-def apply(ctx: CliContext, authorities: tuple[str, ...], all_authorities: bool, target: str, limit: str | None,
-          forks: int, vault_files: tuple[str, ...], as_json: bool) -> None:
+def apply(
+    ctx: CliContext,
+    authorities: tuple[str, ...],
+    all_authorities: bool,
+    target: str,
+    limit: str | None,
+    forks: int,
+    vault_files: tuple[str, ...],
+    as_json: bool,
+) -> None:
     """Apply the inventory to hosts (needs --authority ID or --all)."""
     inventory = ctx.scoped(authorities, all_authorities, required=True)
     scope = host_scope(inventory, Target(target), limit)
     with task_progress("apply", not as_json) as progress:
-        run = run_hosts(scope, RunMode.APPLY, RunSettings(forks=forks), progress, parse_vault_files(vault_files))
+        run = run_hosts(
+            scope, RunMode.APPLY, RunSettings(forks=forks), progress, parse_vault_files(vault_files)
+        )
     if as_json:
         print_json(run)
     else:
@@ -138,32 +187,46 @@ def apply(ctx: CliContext, authorities: tuple[str, ...], all_authorities: bool, 
 @limit_option
 @vault_option
 @json_option
-@click.option("--junit", type=click.Path(dir_okay=False, path_type=Path), help="Also write a JUnit XML report.")
+@click.option(
+    "--junit", type=click.Path(dir_okay=False, path_type=Path), help="Also write a JUnit XML report."
+)
 @pass_context
-def verify(ctx: CliContext, authorities: tuple[str, ...], all_authorities: bool, target: str, limit: str | None,
-           vault_files: tuple[str, ...], as_json: bool, junit: Path | None) -> None:
+def verify(
+    ctx: CliContext,
+    authorities: tuple[str, ...],
+    all_authorities: bool,
+    target: str,
+    limit: str | None,
+    vault_files: tuple[str, ...],
+    as_json: bool,
+    junit: Path | None,
+) -> None:
     """Prove hosts match the inventory (pytest-testinfra checks generated from it)."""
     inventory = ctx.scoped(authorities, all_authorities, required=True)
     scope = host_scope(inventory, Target(target), limit)
-    with console(stderr=True).status("verifying hosts") if not as_json else _nullcontext():
+    status: AbstractContextManager[object] = (
+        console(stderr=True).status("verifying hosts") if not as_json else nullcontext()
+    )
+    with status:
         result = verify_hosts(scope, junit, parse_vault_files(vault_files))
     if as_json:
-        print_json({"passed": result.passed, "pass_rate": result.pass_rate,
-                    "checks": [c.model_dump() for c in result.checks]})
+        print_json(
+            {
+                "passed": result.passed,
+                "pass_rate": result.pass_rate,
+                "checks": [c.model_dump() for c in result.checks],
+            }
+        )
     else:
         failed = [c for c in result.checks if not c.passed]
         for check in failed:
             click.echo(f"FAIL {check.host}: {check.check}: {check.message}")
-        click.echo(f"{len(result.checks) - len(failed)}/{len(result.checks)} checks passed on "
-                   f"{len({c.host for c in result.checks})} host(s)")
+        click.echo(
+            f"{len(result.checks) - len(failed)}/{len(result.checks)} checks passed on "
+            f"{len({c.host for c in result.checks})} host(s)"
+        )
     if not result.passed:
         raise click.exceptions.Exit(EXIT_FAILURE)
-
-
-def _nullcontext():  # type: ignore[no-untyped-def]
-    from contextlib import nullcontext
-
-    return nullcontext()
 
 
 def register(group: click.Group) -> None:

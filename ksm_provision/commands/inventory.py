@@ -75,20 +75,34 @@ def list_command(ctx: CliContext, authorities: tuple[str, ...], as_json: bool, k
     rows: list[dict[str, str]] = []
     if kind in ("all", "hosts"):
         rows += [
-            {"name": h.hostname, "authority": h.authority, "site": h.site, "kind": str(h.kind),
-             "address": str(h.address), "role": h.profile or ",".join(h.roles) or "-"}
+            {
+                "name": h.hostname,
+                "authority": h.authority,
+                "site": h.site,
+                "kind": str(h.kind),
+                "address": str(h.address),
+                "role": h.profile or ",".join(h.roles) or "-",
+            }
             for h in inventory.hosts
         ]
     if kind in ("all", "devices"):
         rows += [
-            {"name": d.hostname, "authority": d.authority, "site": d.model.site, "kind": str(d.model.platform),
-             "address": str(d.model.management.address), "role": str(d.model.role)}
+            {
+                "name": d.hostname,
+                "authority": d.authority,
+                "site": d.model.site,
+                "kind": str(d.model.platform),
+                "address": str(d.model.management.address),
+                "role": str(d.model.role),
+            }
             for d in inventory.devices
         ]
     if as_json:
         print_json(rows)
         return
-    table = Table("name", "authority", "site", "kind", "address", "role/profile", title=f"{len(rows)} entries")
+    table = Table(
+        "name", "authority", "site", "kind", "address", "role/profile", title=f"{len(rows)} entries"
+    )
     for row in rows:
         table.add_row(*row.values())
     console().print(table)

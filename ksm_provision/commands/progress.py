@@ -18,13 +18,21 @@ def task_progress(title: str, enabled: bool = True) -> Iterator[ProgressCallback
         yield None
         return
     counts = {"ok": 0, "changed": 0, "failed": 0}
-    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
-                  console=Console(stderr=True), transient=True) as progress:
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    ) as progress:
         task_id = progress.add_task(title)
 
         def update(host: str, task: str, status: str) -> None:
             key = "failed" if status in ("failed", "unreachable") else "ok"
             counts[key] += 1
-            progress.update(task_id, description=f"{title}: {host} — {task} [{counts['ok']} ok, {counts['failed']} failed]")
+            progress.update(
+                task_id,
+                description=f"{title}: {host} — {task} [{counts['ok']} ok, {counts['failed']} failed]",
+            )
 
         yield update

@@ -15,7 +15,9 @@ from ksm_provision.verify.expectations import host_spec
 from ksm_provision.verify.runner import VerifyResult, run_checks
 
 
-def vaults_and_redactor(scope: HostScope, explicit: dict[str, Path] | None = None) -> tuple[list[VaultAccess], Redactor]:
+def vaults_and_redactor(
+    scope: HostScope, explicit: dict[str, Path] | None = None
+) -> tuple[list[VaultAccess], Redactor]:
     vaults = vault_access(scope.inventory, explicit)
     return vaults, Redactor(secret_values(vaults))
 
@@ -32,7 +34,10 @@ def run_hosts(
     build.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="inventory-", dir=build) as tmp:
         hosts_file = write_ansible_inventory(
-            scope.inventory, scope.hosts, Path(tmp) / "ansible", scope.connections,
+            scope.inventory,
+            scope.hosts,
+            Path(tmp) / "ansible",
+            scope.connections,
             {v.authority: v.vault_file for v in vaults},
         )
         return run_playbook(hosts_file, scope.authority_of, mode, vaults, redact, settings, progress)

@@ -57,7 +57,7 @@ class PlaybookRun(ResultModel):
 
     @property
     def failed(self) -> bool:
-        return bool(self.failed_hosts) or self.return_code not in (0, 2) and not self.hosts
+        return bool(self.failed_hosts) or (self.return_code not in (0, 2) and not self.hosts)
 
     @property
     def total_changed(self) -> int:

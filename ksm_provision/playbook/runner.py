@@ -7,8 +7,8 @@ We never scrape Ansible's human output: every figure comes from runner events
 from __future__ import annotations
 
 import difflib
-import shlex
 import os
+import shlex
 import shutil
 import sys
 import tempfile
@@ -84,7 +84,9 @@ def _diff_text(diff: Any) -> str:
 
 
 class _EventCollector:
-    def __init__(self, authority_of: dict[str, str], redact: Redactor, progress: ProgressCallback | None) -> None:
+    def __init__(
+        self, authority_of: dict[str, str], redact: Redactor, progress: ProgressCallback | None
+    ) -> None:
         self.results: dict[str, HostRunResult] = {
             host: HostRunResult(host=host, authority=authority) for host, authority in authority_of.items()
         }
@@ -105,8 +107,11 @@ class _EventCollector:
             if res.get("changed"):
                 result.changed += 1
                 result.changes.append(
-                    TaskChange(task=task, action=str(data.get("task_action", "")),
-                               diff=self.redact(_diff_text(res.get("diff", []))))
+                    TaskChange(
+                        task=task,
+                        action=str(data.get("task_action", "")),
+                        diff=self.redact(_diff_text(res.get("diff", []))),
+                    )
                 )
         elif kind == "runner_on_skipped":
             result.skipped += 1
@@ -159,12 +164,18 @@ def run_playbook(
             rotate_artifacts=1,
         )
         if runner.status not in ("successful", "failed"):
-            raise KsmError(f"ansible-playbook did not run ({runner.status}, rc={runner.rc})",
-                           "check the playbook syntax with `ansible-playbook --syntax-check`")
-        if runner.status == "failed" and not any(r.failed or r.unreachable for r in collector.results.values()):
+            raise KsmError(
+                f"ansible-playbook did not run ({runner.status}, rc={runner.rc})",
+                "check the playbook syntax with `ansible-playbook --syntax-check`",
+            )
+        if runner.status == "failed" and not any(
+            r.failed or r.unreachable for r in collector.results.values()
+        ):
             tail = redact(_stdout_tail(work))
-            raise KsmError(f"ansible-playbook failed before running tasks (rc={runner.rc}):\n{tail}",
-                           "see the message above")
+            raise KsmError(
+                f"ansible-playbook failed before running tasks (rc={runner.rc}):\n{tail}",
+                "see the message above",
+            )
         return PlaybookRun(mode=mode, hosts=list(collector.results.values()), return_code=int(runner.rc or 0))
     finally:
         if not os.environ.get("KSM_KEEP_RUN_DIR"):

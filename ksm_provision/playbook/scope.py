@@ -51,8 +51,11 @@ def lab_connections(inventory: Inventory) -> dict[str, Connection]:
             continue
         login = lab.login(node.spec.name)
         connections[representative] = Connection(
-            address=login.address, port=login.port, user=login.username,
-            key_file=str(login.key_file) if login.key_file else None, become=False,
+            address=login.address,
+            port=login.port,
+            user=login.username,
+            key_file=str(login.key_file) if login.key_file else None,
+            become=False,
         )
     return connections
 
@@ -62,14 +65,18 @@ def host_scope(inventory: Inventory, target: Target, limit: str | None = None) -
         connections = lab_connections(inventory)
         if not connections:
             wanted = " ".join(f"--authority {a}" for a in inventory.authorities)
-            raise LabError("the lab twin has no host of the authorities in scope", f"run `ksm lab up {wanted}`")
+            raise LabError(
+                "the lab twin has no host of the authorities in scope", f"run `ksm lab up {wanted}`"
+            )
         hosts = [inventory.hosts_by_name[name] for name in connections]
     else:
         hosts = list(inventory.hosts)
         connections = {h.hostname: Connection(address=str(h.address)) for h in hosts}
     hosts = [h for h in hosts if matches(h.hostname, limit)]
     if not hosts:
-        raise UsageError(f"--limit {limit!r} matches no host in scope", "see `ksm inventory list` for host names")
+        raise UsageError(
+            f"--limit {limit!r} matches no host in scope", "see `ksm inventory list` for host names"
+        )
     connections = {h.hostname: connections[h.hostname] for h in hosts}
     check_addresses((c.address for c in connections.values()), "SSH connection")
     return HostScope(inventory, hosts, connections)

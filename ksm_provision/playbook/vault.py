@@ -44,7 +44,8 @@ def vault_access(inventory: Inventory, explicit: dict[str, Path] | None = None) 
         if not vault_file.exists():
             raise UsageError(
                 f"vault file {vault_file} of authority '{aid}' does not exist",
-                f"create it with `ansible-vault create --vault-id {authority.vault.vault_id}@prompt {vault_file}`",
+                "create it with `ansible-vault create --vault-id "
+                f"{authority.vault.vault_id}@prompt {vault_file}`",
             )
         password = explicit.get(aid) or next(
             (d / f"{aid}.pass" for d in _search_dirs() if (d / f"{aid}.pass").exists()), None
@@ -61,8 +62,8 @@ def vault_access(inventory: Inventory, explicit: dict[str, Path] | None = None) 
 
 def secret_values(accesses: list[VaultAccess]) -> list[str]:
     """Every string value in the scoped vaults: used only to redact output, never shown."""
-    from ansible.parsing.vault import VaultLib, VaultSecret
     import yaml
+    from ansible.parsing.vault import VaultLib, VaultSecret
 
     values: list[str] = []
     for access in accesses:

@@ -31,7 +31,7 @@ def inventory_document(
 ) -> dict[str, Any]:
     """The YAML inventory structure: every host under ``all.hosts``, groups as children."""
     children = {
-        group: {"hosts": {name: None for name in names}}
+        group: {"hosts": dict.fromkeys(names)}
         for group, names in sorted(group_members(inventory, hosts).items())
     }
     all_hosts: dict[str, Any] = {}

@@ -75,7 +75,10 @@ def host_vars(inventory: Inventory, host: Host) -> dict[str, Any]:
         "base_hostname": host.hostname,
         "base_domain": authority.authority.domain,
         "base_hosts_entries": [
-            {"address": str(host.address), "names": [f"{host.hostname}.{authority.authority.domain}", host.hostname]}
+            {
+                "address": str(host.address),
+                "names": [f"{host.hostname}.{authority.authority.domain}", host.hostname],
+            }
         ],
         "base_timezone": settings.timezone,
         "base_locale": settings.locale,
@@ -108,7 +111,12 @@ def _workplace_vars(inventory: Inventory, authority: AuthorityFile, host: Host) 
         "workplace_office_policies": dict(profile.office_policies),
         "workplace_print_server": "",
         "workplace_printers": [
-            {"name": p.name, "location": p.location, "uri": f"ipp://{p.address}/ipp/print", "default": p.default}
+            {
+                "name": p.name,
+                "location": p.location,
+                "uri": f"ipp://{p.address}/ipp/print",
+                "default": p.default,
+            }
             for p in site.printers
         ],
     }
@@ -121,8 +129,14 @@ def _fileserver_vars(host: Host) -> dict[str, Any]:
     return {
         "fileserver_workgroup": config.workgroup,
         "fileserver_shares": [
-            {"name": s.name, "path": s.path, "comment": s.comment or s.department, "group": s.group,
-             "writable": s.writable, "browseable": s.browseable}
+            {
+                "name": s.name,
+                "path": s.path,
+                "comment": s.comment or s.department,
+                "group": s.group,
+                "writable": s.writable,
+                "browseable": s.browseable,
+            }
             for s in config.shares
         ],
     }
@@ -162,7 +176,10 @@ def _fachverfahren_vars(inventory: Inventory, authority: AuthorityFile, host: Ho
     for service in inventory.provider.shared_services:
         if service.hosted_by.host == host.hostname:
             entry: dict[str, Any] = {
-                "id": service.id, "name": service.name, "port": service.port, "consumers": list(service.consumers),
+                "id": service.id,
+                "name": service.name,
+                "port": service.port,
+                "consumers": list(service.consumers),
             }
             if service.db_password:
                 entry["db_password"] = vault_reference(service.db_password)

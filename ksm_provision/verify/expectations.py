@@ -42,24 +42,37 @@ def checks_for(variables: dict[str, Any]) -> list[Check]:
         Check(kind="hostname", name="hostname", params={"hostname": variables["base_hostname"]}),
         Check(kind="timezone", name="timezone", params={"timezone": variables["base_timezone"]}),
         Check(kind="ntp", name="ntp servers", params={"servers": variables["base_ntp_servers"]}),
-        Check(kind="dns", name="dns servers", params={"servers": variables["base_dns_servers"],
-                                                       "search": variables["base_dns_search"]}),
+        Check(
+            kind="dns",
+            name="dns servers",
+            params={"servers": variables["base_dns_servers"], "search": variables["base_dns_search"]},
+        ),
         Check(kind="sshd", name="sshd hardening", params={}),
     ]
     for account in variables["base_admin_accounts"]:
         checks.append(Check(kind="admin", name=f"admin {account['name']}", params=account))
     if variables.get("base_log_host"):
-        checks.append(Check(kind="syslog", name="log forwarding", params={"host": variables["base_log_host"]}))
+        checks.append(
+            Check(kind="syslog", name="log forwarding", params={"host": variables["base_log_host"]})
+        )
     for package in variables.get("workplace_packages", []):
         checks.append(Check(kind="package", name=f"package {package}", params={"name": package}))
     for share in variables.get("fileserver_shares", []):
         checks.append(Check(kind="share", name=f"share {share['name']}", params=share))
     if variables.get("dhcp_subnets"):
-        checks.append(Check(kind="dhcp", name="dhcp reservations",
-                            params={"reservations": variables["dhcp_reservations"]}))
+        checks.append(
+            Check(
+                kind="dhcp", name="dhcp reservations", params={"reservations": variables["dhcp_reservations"]}
+            )
+        )
     for service in variables.get("fachverfahren_hosted", []):
-        checks.append(Check(kind="fv_server", name=f"fachverfahren {service['id']} server",
-                            params={"id": service["id"], "port": service["port"]}))
+        checks.append(
+            Check(
+                kind="fv_server",
+                name=f"fachverfahren {service['id']} server",
+                params={"id": service["id"], "port": service["port"]},
+            )
+        )
     for service in variables.get("fachverfahren_consumed", []):
         checks.append(Check(kind="fv_client", name=f"fachverfahren {service['id']} client", params=service))
     return checks

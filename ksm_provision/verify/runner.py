@@ -42,17 +42,31 @@ class VerifyResult(BaseModel):
         return sorted({c.host for c in self.checks if not c.passed})
 
 
-def run_checks(specs: list[HostSpec], redact: Redactor, junit: Path | None = None, workers: int = 4) -> VerifyResult:
+def run_checks(
+    specs: list[HostSpec], redact: Redactor, junit: Path | None = None, workers: int = 4
+) -> VerifyResult:
     with tempfile.TemporaryDirectory(prefix="ksm-verify-") as tmp:
         spec_file = Path(tmp) / "spec.json"
         spec_file.write_text("[" + ",".join(s.model_dump_json() for s in specs) + "]", encoding="utf-8")
         report = Path(tmp) / "junit.xml"
         (Path(tmp) / "pytest.ini").write_text("[pytest]\n", encoding="utf-8")
         command = [
-            sys.executable, "-m", "pytest", str(Path(testinfra_checks.__file__)),
-            "-c", str(Path(tmp) / "pytest.ini"), "--rootdir", tmp, "-p", "no:cacheprovider",
-            "-q", "--no-header", "--tb=line", f"--junitxml={report}",
-            "-o", "junit_family=xunit2",
+            sys.executable,
+            "-m",
+            "pytest",
+            str(Path(testinfra_checks.__file__)),
+            "-c",
+            str(Path(tmp) / "pytest.ini"),
+            "--rootdir",
+            tmp,
+            "-p",
+            "no:cacheprovider",
+            "-q",
+            "--no-header",
+            "--tb=line",
+            f"--junitxml={report}",
+            "-o",
+            "junit_family=xunit2",
         ]
         if workers > 1 and len(specs) > 1:
             command += ["-n", str(min(workers, len(specs))), "--dist", "loadgroup"]
@@ -60,7 +74,9 @@ def run_checks(specs: list[HostSpec], redact: Redactor, junit: Path | None = Non
         subprocess.run(command, env=env, capture_output=True, text=True, check=False, cwd=tmp)
         result = parse_junit(report, redact)
         if junit is not None:
-            junit.write_text(redact(report.read_text(encoding="utf-8")) if report.exists() else "", encoding="utf-8")
+            junit.write_text(
+                redact(report.read_text(encoding="utf-8")) if report.exists() else "", encoding="utf-8"
+            )
         return result
 
 

@@ -65,9 +65,13 @@ def check_timezone(host: Any, p: dict[str, Any]) -> None:
 
 
 def check_ntp(host: Any, p: dict[str, Any]) -> None:
-    config = _text(host, "/etc/chrony/chrony.conf", "/etc/chrony/conf.d/*.conf", "/etc/chrony/sources.d/*.sources")
+    config = _text(
+        host, "/etc/chrony/chrony.conf", "/etc/chrony/conf.d/*.conf", "/etc/chrony/sources.d/*.sources"
+    )
     for server in p["servers"]:
-        assert f"server {server}" in config or f"pool {server}" in config, f"NTP server {server} not configured"
+        assert f"server {server}" in config or f"pool {server}" in config, (
+            f"NTP server {server} not configured"
+        )
 
 
 def check_dns(host: Any, p: dict[str, Any]) -> None:
@@ -78,7 +82,7 @@ def check_dns(host: Any, p: dict[str, Any]) -> None:
         assert "search " + " ".join(p["search"]) in resolv
 
 
-def check_sshd(host: Any, p: dict[str, Any]) -> None:
+def check_sshd(host: Any, _: dict[str, Any]) -> None:
     effective = host.check_output("/usr/sbin/sshd -T 2>/dev/null").lower()
     assert "passwordauthentication no" in effective
     assert "permitrootlogin yes" not in effective
@@ -116,7 +120,9 @@ def check_dhcp(host: Any, p: dict[str, Any]) -> None:
     assert host.run("dhcpd -t -cf /etc/dhcp/dhcpd.conf").rc == 0, "dhcpd.conf does not parse"
     config = host.file("/etc/dhcp/dhcpd.conf").content_string
     for reservation in p["reservations"]:
-        assert f"hardware ethernet {reservation['mac']}" in config, f"no reservation for {reservation['hostname']}"
+        assert f"hardware ethernet {reservation['mac']}" in config, (
+            f"no reservation for {reservation['hostname']}"
+        )
         assert f"fixed-address {reservation['address']}" in config
 
 
@@ -135,7 +141,16 @@ def check_fv_client(host: Any, p: dict[str, Any]) -> None:
 
 
 CHECKS = {
-    "hostname": check_hostname, "timezone": check_timezone, "ntp": check_ntp, "dns": check_dns,
-    "sshd": check_sshd, "admin": check_admin, "syslog": check_syslog, "package": check_package,
-    "share": check_share, "dhcp": check_dhcp, "fv_server": check_fv_server, "fv_client": check_fv_client,
+    "hostname": check_hostname,
+    "timezone": check_timezone,
+    "ntp": check_ntp,
+    "dns": check_dns,
+    "sshd": check_sshd,
+    "admin": check_admin,
+    "syslog": check_syslog,
+    "package": check_package,
+    "share": check_share,
+    "dhcp": check_dhcp,
+    "fv_server": check_fv_server,
+    "fv_client": check_fv_client,
 }

@@ -9,14 +9,33 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[2]
-SSH_OPTIONS = ["-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR",
-               "-o", "BatchMode=yes", "-o", "ConnectTimeout=10"]
+SSH_OPTIONS = [
+    "-o",
+    "StrictHostKeyChecking=no",
+    "-o",
+    "UserKnownHostsFile=/dev/null",
+    "-o",
+    "LogLevel=ERROR",
+    "-o",
+    "BatchMode=yes",
+    "-o",
+    "ConnectTimeout=10",
+]
 
 
-def ksm(env: dict[str, str], *args: str, check_codes: tuple[int, ...] = (0,)) -> subprocess.CompletedProcess[str]:
+def ksm(
+    env: dict[str, str], *args: str, check_codes: tuple[int, ...] = (0,)
+) -> subprocess.CompletedProcess[str]:
     """Run the real CLI as a user would; fail with its output when the exit code is unexpected."""
-    result = subprocess.run([sys.executable, "-m", "ksm_provision", *args], env=env, cwd=REPO,
-                            capture_output=True, text=True, check=False, timeout=1200)
+    result = subprocess.run(
+        [sys.executable, "-m", "ksm_provision", *args],
+        env=env,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=1200,
+    )
     assert result.returncode in check_codes, (
         f"ksm {' '.join(args)} exited {result.returncode}\nstdout:\n{result.stdout[-4000:]}\n"
         f"stderr:\n{result.stderr[-4000:]}"
@@ -31,8 +50,19 @@ def ksm_json(env: dict[str, str], *args: str, check_codes: tuple[int, ...] = (0,
 def ssh(lab: Any, host: str, command: str) -> str:
     login = lab.login(host)
     result = subprocess.run(
-        ["ssh", *SSH_OPTIONS, "-i", str(login.key_file), "-p", str(login.port),
-         f"{login.username}@{login.address}", command],
-        capture_output=True, text=True, check=True, timeout=60,
+        [
+            "ssh",
+            *SSH_OPTIONS,
+            "-i",
+            str(login.key_file),
+            "-p",
+            str(login.port),
+            f"{login.username}@{login.address}",
+            command,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
     )
     return result.stdout

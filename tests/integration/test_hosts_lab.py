@@ -22,7 +22,9 @@ SCHWERIN_FV_HOST = "sn-ils-app01"
 def _hosts_of(lab_twin: LabTwin, authority: str) -> list[str]:
     state = lab_twin.lab.state()  # type: ignore[attr-defined]
     return sorted(
-        n.spec.represents[0] for n in state.nodes.values() if n.spec.kind == "host" and n.spec.authority == authority
+        n.spec.represents[0]
+        for n in state.nodes.values()
+        if n.spec.kind == "host" and n.spec.authority == authority
     )
 
 
@@ -35,7 +37,12 @@ def _upper_files(lab_twin: LabTwin, authority: str) -> dict[str, float]:
             continue
         upper = Path(node.node_dir) / "upper"
         for path in upper.rglob("*"):
-            if path.is_file() and not path.is_symlink() and "/run/" not in str(path) and "/var/log/" not in str(path):
+            if (
+                path.is_file()
+                and not path.is_symlink()
+                and "/run/" not in str(path)
+                and "/var/log/" not in str(path)
+            ):
                 files[str(path)] = path.stat().st_mtime
     return files
 
@@ -48,7 +55,9 @@ def schwerin_applied(lab_twin: LabTwin) -> dict[str, Any]:
     return {"result": result, "lup_before": before, "lup_after": _upper_files(lab_twin, "lup")}
 
 
-def test_apply_schwerin_configures_every_lab_host(lab_twin: LabTwin, schwerin_applied: dict[str, Any]) -> None:
+def test_apply_schwerin_configures_every_lab_host(
+    lab_twin: LabTwin, schwerin_applied: dict[str, Any]
+) -> None:
     hosts = schwerin_applied["result"]["hosts"]
     run = hosts if isinstance(hosts, dict) else {"hosts": hosts}
     names = sorted(h["host"] for h in run["hosts"])
@@ -61,9 +70,13 @@ def test_apply_scoped_to_schwerin_leaves_lup_untouched(schwerin_applied: dict[st
     assert schwerin_applied["lup_after"] == schwerin_applied["lup_before"]
 
 
-def test_verify_passes_after_apply(lab_twin: LabTwin, schwerin_applied: dict[str, Any], tmp_path: Path) -> None:
+def test_verify_passes_after_apply(
+    lab_twin: LabTwin, schwerin_applied: dict[str, Any], tmp_path: Path
+) -> None:
     junit = tmp_path / "verify.xml"
-    result = ksm_json(lab_twin.env, "verify", "--authority", "schwerin", "--target", "lab", "--junit", str(junit))
+    result = ksm_json(
+        lab_twin.env, "verify", "--authority", "schwerin", "--target", "lab", "--junit", str(junit)
+    )
     assert result["passed"], [c for c in result["checks"] if not c["passed"]]
     kinds = {c["check"].split()[0] for c in result["checks"]}
     assert {"hostname", "ntp", "dns", "admin", "share", "dhcp", "fachverfahren", "package"} <= kinds
@@ -77,18 +90,46 @@ def test_second_apply_changes_nothing(lab_twin: LabTwin, schwerin_applied: dict[
     assert changed == {}
 
 
-def test_hand_edit_shows_in_plan_and_apply_repairs_it(lab_twin: LabTwin, schwerin_applied: dict[str, Any]) -> None:
+def test_hand_edit_shows_in_plan_and_apply_repairs_it(
+    lab_twin: LabTwin, schwerin_applied: dict[str, Any]
+) -> None:
     host = _hosts_of(lab_twin, "schwerin")[0]
-    ssh(lab_twin.lab, host, "sed -i 's/^server /#server /' /etc/chrony/chrony.conf /etc/chrony/conf.d/*.conf 2>/dev/null; true")
-    plan = ksm(lab_twin.env, "plan", "--authority", "schwerin", "--target", "lab", "--detailed-exitcode",
-               check_codes=(2,))
+    ssh(
+        lab_twin.lab,
+        host,
+        "sed -i 's/^server /#server /' /etc/chrony/chrony.conf /etc/chrony/conf.d/*.conf 2>/dev/null; true",
+    )
+    plan = ksm(
+        lab_twin.env,
+        "plan",
+        "--authority",
+        "schwerin",
+        "--target",
+        "lab",
+        "--detailed-exitcode",
+        check_codes=(2,),
+    )
     assert host in plan.stdout and "chrony" in plan.stdout.lower()
     ksm(lab_twin.env, "apply", "--authority", "schwerin", "--target", "lab", "--limit", host)
-    ksm(lab_twin.env, "plan", "--authority", "schwerin", "--target", "lab", "--detailed-exitcode", "--limit", host)
-    assert "server 10.40.0.123" in ssh(lab_twin.lab, host, "cat /etc/chrony/chrony.conf /etc/chrony/conf.d/*.conf 2>/dev/null")
+    ksm(
+        lab_twin.env,
+        "plan",
+        "--authority",
+        "schwerin",
+        "--target",
+        "lab",
+        "--detailed-exitcode",
+        "--limit",
+        host,
+    )
+    assert "server 10.40.0.123" in ssh(
+        lab_twin.lab, host, "cat /etc/chrony/chrony.conf /etc/chrony/conf.d/*.conf 2>/dev/null"
+    )
 
 
-def test_no_secret_reaches_any_output(lab_twin: LabTwin, schwerin_applied: dict[str, Any], tmp_path: Path) -> None:
+def test_no_secret_reaches_any_output(
+    lab_twin: LabTwin, schwerin_applied: dict[str, Any], tmp_path: Path
+) -> None:
     from ksm_provision.playbook.vault import secret_values, vault_access
 
     secrets = secret_values(vault_access(lab_twin.inventory.select(["schwerin"])))  # type: ignore[attr-defined]

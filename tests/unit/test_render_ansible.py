@@ -62,7 +62,11 @@ def test_dhcp_reservations_cover_served_networks_only(inventory: Inventory) -> N
 
 def test_groups(inventory: Inventory) -> None:
     assert host_groups(inventory, inventory.hosts_by_name["sn-sh-fs01"]) == [
-        "authority_schwerin", "site_schwerin_sh", "os_debian12", "servers", "role_fileserver",
+        "authority_schwerin",
+        "site_schwerin_sh",
+        "os_debian12",
+        "servers",
+        "role_fileserver",
     ]
     assert "service_kfz" in host_groups(inventory, inventory.hosts_by_name["lup-pch-app01"])
 
@@ -80,7 +84,10 @@ def test_ansible_inventory_plugin_lists_groups() -> None:
     """The real ansible-inventory with the shipped plugin, as AWX would use it."""
     result = subprocess.run(
         [str(Path(sys.executable).parent / "ansible-inventory"), "-i", "inventories/ksm.yml", "--list"],
-        cwd=REPO, capture_output=True, text=True, check=True,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     data = json.loads(result.stdout)
     assert "lup-pch-fs01" in data["role_fileserver"]["hosts"]

@@ -14,7 +14,9 @@ from ksm_provision.safety import check_address
 REPO = Path(__file__).resolve().parents[2]
 
 
-@pytest.mark.parametrize("address", ["10.0.0.1", "192.168.1.1", "8.8.8.8", "::1", "lup-pch-fs01", "128.0.0.1"])
+@pytest.mark.parametrize(
+    "address", ["10.0.0.1", "192.168.1.1", "8.8.8.8", "::1", "lup-pch-fs01", "128.0.0.1"]
+)
 def test_lab_only_refuses_non_loopback(monkeypatch: pytest.MonkeyPatch, address: str) -> None:
     monkeypatch.setenv("KSM_LAB_ONLY", "1")
     with pytest.raises(SafetyError, match="KSM_LAB_ONLY=1 refuses"):

@@ -1,0 +1,52 @@
+"""``ksm report``: the consolidated, tenant-safe management report (terminal, JSON, HTML)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from ksm_provision.commands.common import (
+    CliContext,
+    authority_option,
+    console,
+    json_option,
+    pass_context,
+    print_json,
+)
+from ksm_provision.errors import relative_path
+from ksm_provision.report.collect import collect_report
+from ksm_provision.report.html import write_html
+from ksm_provision.report.text import summary
+from ksm_provision.workflow.records import state_dir
+
+
+@click.command("report")
+@authority_option
+@json_option
+@click.option("--out", "out", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
+              help="Write the report as one self-contained HTML file, e.g. report.html.")
+@click.option("--state-dir", "state", type=click.Path(file_okay=False, path_type=Path), default=None,
+              metavar="DIR", help="Status records (audit log, verify, drift, plans). [default: $KSM_STATE_DIR "
+              "or .ksm-state]")
+@pass_context
+def report(ctx: CliContext, authorities: tuple[str, ...], as_json: bool, out: Path | None,
+           state: Path | None) -> None:
+    """Steering information across authorities: estate, address plan, changes, drift, verification.
+
+    With --authority only those authorities appear, in totals too; records of others are not read.
+    Prints a summary (or with --json the documented JSON structure); --out also writes HTML.
+    """
+    inventory = ctx.scoped(authorities)
+    model = collect_report(inventory, state if state is not None else state_dir(), filtered=bool(authorities))
+    if as_json:
+        print_json(model)
+    else:
+        console().print(summary(model))
+    if out is not None:
+        written = write_html(model, out)
+        click.echo(f"wrote {relative_path(written)}", err=as_json)
+
+
+def register(group: click.Group) -> None:
+    group.add_command(report)

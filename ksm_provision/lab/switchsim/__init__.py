@@ -1,0 +1,21 @@
+"""IOS-style SSH switch simulator: the lab stand-in for platform ``cisco_ios``.
+
+Layers, each in its own module: :mod:`grammar` (tokens, abbreviations), :mod:`ios_rules` and
+:mod:`config_tree` (the configuration tree and its canonical rendering), :mod:`config_commands` and
+:mod:`exec_commands` (what commands do), :mod:`shell` (modes and errors of one session),
+:mod:`session` (echo and line editing), :mod:`server` (SSH), :mod:`device`/:mod:`storage` (state),
+:mod:`faults` (fault injection for tests).
+"""
+
+from ksm_provision.lab.switchsim.faults import Faults, clear_faults, load_faults, set_faults
+from ksm_provision.lab.switchsim.server import SimulatorConfig, SimulatorHandle, SwitchSimulator
+
+__all__ = [
+    "Faults",
+    "SimulatorConfig",
+    "SimulatorHandle",
+    "SwitchSimulator",
+    "clear_faults",
+    "load_faults",
+    "set_faults",
+]

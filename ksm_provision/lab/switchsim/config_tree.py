@@ -1,0 +1,193 @@
+"""The hierarchical running-config: a tree of lines, edited by key and rendered canonically.
+
+Pure data, no I/O and no CLI: the command layer decides *what* to store, this module decides how
+lines replace each other (via :mod:`ios_rules`) and how the tree prints as ``show running-config``.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from ksm_provision.lab.switchsim import ios_rules
+from ksm_provision.lab.switchsim.grammar import ids_to_vlan_list, vlan_list_to_ids
+
+_insertion_counter = itertools.count()
+
+PHYSICAL_PORTS: tuple[str, ...] = tuple(
+    [f"GigabitEthernet1/0/{n}" for n in range(1, 49)] + [f"GigabitEthernet1/1/{n}" for n in range(1, 5)]
+)
+DEFAULT_LINES: tuple[str, ...] = ("line con 0", "line vty 0 4", "line vty 5 15")
+IOS_VERSION_LINE = "version 15.2"
+
+
+@dataclass
+class ConfigNode:
+    """One configuration line; section headers (interface, vlan, line) have children."""
+
+    text: str
+    children: list[ConfigNode] = field(default_factory=list)
+    # Remembers when a line was first configured: lists like ntp servers render in that order.
+    insertion: int = field(default_factory=lambda: next(_insertion_counter))
+
+    def find(self, text: str) -> ConfigNode | None:
+        return next((c for c in self.children if c.text == text), None)
+
+    def find_by_key(self, key: str) -> ConfigNode | None:
+        return next((c for c in self.children if ios_rules.line_key(c.text, self.text) == key), None)
+
+    def set(self, text: str) -> ConfigNode:
+        """Store ``text``, replacing the child with the same key; keeps position if unchanged."""
+        key = ios_rules.line_key(text, self.text)
+        if key in ios_rules.DEFAULT_ON and not text.startswith("no "):
+            self.remove_key(key)
+            return ConfigNode(text)
+        existing = self.find_by_key(key)
+        if existing is not None:
+            existing.text = text
+            return existing
+        node = ConfigNode(text)
+        self.children.append(node)
+        return node
+
+    def section(self, header: str) -> ConfigNode:
+        """The child section with this header, created if missing."""
+        existing = self.find(header)
+        if existing is not None:
+            return existing
+        node = ConfigNode(header)
+        self.children.append(node)
+        return node
+
+    def remove_key(self, key: str) -> bool:
+        before = len(self.children)
+        self.children = [c for c in self.children if ios_rules.line_key(c.text, self.text) != key]
+        return len(self.children) != before
+
+    def negate(self, text: str) -> None:
+        """Apply ``no <text>``: store the ``no`` form of default-on features, else remove.
+
+        An exact key match is removed first; otherwise every line starting with ``text`` goes, so
+        ``no ntp server 10.0.0.1`` removes ``ntp server 10.0.0.1 prefer`` and ``no ip route 0.0.0.0
+        0.0.0.0`` removes every default route.
+        """
+        key = ios_rules.line_key(text, self.text)
+        if key in ios_rules.DEFAULT_ON:
+            self.set(f"no {key}")
+            return
+        if self.remove_key(key):
+            return
+        words = text.split()
+        self.children = [c for c in self.children if c.text.split()[: len(words)] != words]
+
+    def sorted_children(self) -> list[ConfigNode]:
+        if not self.text:
+            return sorted(self.children, key=lambda c: ios_rules.root_sort_key(c.text, c.insertion))
+        return sorted(self.children, key=lambda c: ios_rules.child_sort_key(c.text, self.text, c.insertion))
+
+    def copy(self) -> ConfigNode:
+        return ConfigNode(self.text, [c.copy() for c in self.children], self.insertion)
+
+
+@dataclass
+class ConfigTree:
+    """The whole device configuration (the root node has empty text)."""
+
+    root: ConfigNode = field(default_factory=lambda: ConfigNode(""))
+
+    @classmethod
+    def factory_default(cls, hostname: str) -> ConfigTree:
+        """What a switch boots with when it has no startup-config."""
+        tree = cls()
+        tree.root.set(f"hostname {hostname}")
+        for port in PHYSICAL_PORTS:
+            tree.root.section(f"interface {port}")
+        for line in DEFAULT_LINES:
+            tree.root.section(line)
+        return tree
+
+    @property
+    def hostname(self) -> str:
+        node = self.root.find_by_key("hostname")
+        return node.text.split(" ", 1)[1] if node else "Switch"
+
+    def copy(self) -> ConfigTree:
+        return ConfigTree(self.root.copy())
+
+    def interface_names(self) -> list[str]:
+        return [c.text.split(" ", 1)[1] for c in self.root.children if c.text.startswith("interface ")]
+
+    def render(self) -> str:
+        """The configuration as IOS stores it in startup-config (``!`` ... ``end``), ``\\n`` endings."""
+        return "\n".join(self._render_lines()) + "\n"
+
+    def _render_lines(self) -> Iterator[str]:
+        yield "!"
+        yield IOS_VERSION_LINE
+        previous_rank = 0
+        pending_separator = True
+        for node in _collapse_unnamed_vlans(self.root.sorted_children()):
+            rank = ios_rules.root_rank(node.text)
+            if rank != previous_rank and pending_separator:
+                yield "!"
+            previous_rank = rank
+            yield node.text
+            for child in node.sorted_children():
+                yield f" {child.text}"
+            pending_separator = rank not in ios_rules.BLOCK_GROUPS
+            if not pending_separator:
+                yield "!"
+        if pending_separator:
+            yield "!"
+        yield "end"
+
+    def render_running(self) -> str:
+        """``show running-config`` output (``\\n`` endings; the session converts them)."""
+        body = self.render()
+        return f"Building configuration...\n\nCurrent configuration : {len(body.encode())} bytes\n{body}"
+
+
+def _collapse_unnamed_vlans(nodes: list[ConfigNode]) -> Iterator[ConfigNode]:
+    """IOS prints VLANs without settings that follow each other as one header: ``vlan 20,30-32``."""
+    run: list[int] = []
+    for node in [*nodes, ConfigNode("")]:
+        if node.text.startswith("vlan ") and not node.children:
+            run.extend(vlan_list_to_ids(node.text.split(" ", 1)[1]))
+            continue
+        if run:
+            yield ConfigNode(f"vlan {ids_to_vlan_list(run)}")
+            run = []
+        if node.text:
+            yield node
+
+
+def split_blocks(text: str) -> Iterator[tuple[str, list[str]]]:
+    """Top-level lines of a saved configuration with their (one-space indented) children.
+
+    Comment lines (``!``), the header that ``show running-config`` prints, ``version`` and ``end``
+    are skipped: what remains can be replayed through the configuration commands.
+
+    >>> list(split_blocks("!\\nhostname A\\nvlan 10\\n name X\\n!\\nend\\n"))
+    [('hostname A', []), ('vlan 10', ['name X'])]
+    """
+    current: tuple[str, list[str]] | None = None
+    for raw in text.splitlines():
+        line = raw.rstrip()
+        stripped = line.strip()
+        if not stripped or stripped.startswith("!"):
+            continue
+        if line.startswith(" "):
+            if current is not None:
+                current[1].append(stripped)
+            continue
+        if current is not None:
+            yield current
+            current = None
+        if stripped == "end" or stripped.startswith(
+            ("Building configuration", "Current configuration", "version ", "Using ")
+        ):
+            continue
+        current = (stripped, [])
+    if current is not None:
+        yield current
