@@ -5,12 +5,14 @@ SHELL := /bin/bash
 PYTHON      ?= python3
 VENV        := .venv
 BIN         := $(VENV)/bin
-DEB_PACKAGES := debootstrap openssh-server openssh-client frr iproute2 sudo util-linux git chromium chromium-driver
+DEB_PACKAGES := debootstrap openssh-server openssh-client frr iproute2 sudo util-linux passwd git chromium chromium-driver
 export KSM_LAB_ONLY := 1
 # The sample vaults' lab-only passwords; real keys come from the engineer or CI variables.
 export KSM_VAULT_PASSWORDS_DIR ?= $(CURDIR)/inventories/vault/sample-passwords
 # One lab for the demo; tests build their own under a temporary directory.
 export KSM_LAB_DIR ?= /var/lib/ksm-provision/lab
+# Linux refuses 127.x:22 while a machine-wide sshd listens on 0.0.0.0:22: then the lab uses 2222.
+export KSM_LAB_SSH_PORT ?= $(shell ss -Hltn 'sport = :22' 2>/dev/null | grep -q . && echo 2222 || echo 22)
 
 .PHONY: help install deb-packages venv test test-fast lint bench demo demo-down clean
 

@@ -1,8 +1,9 @@
 """Shared test setup: the lab-only guard everywhere, sample vault keys, and one lab twin.
 
-The ``lab_twin`` fixture brings up the sample authorities' lab once per test session (instance 1,
-addresses 127.11x.*, its own lab dir), so tests never touch an engineer's running lab (instance 0).
-All tests marked ``lab`` run in one xdist group, i.e. in one worker, sharing that lab.
+The ``lab_twin`` fixture brings up the sample authorities' lab once per test session on a claimed
+test instance (its own addresses, namespaces, users and lab dir under /var/tmp/ksm-lab-tests, away
+from pytest's rotating temp dirs), so tests never touch an engineer's running lab (instance 0) nor
+another test run. All tests marked ``lab`` run in one xdist group, i.e. in one worker, sharing it.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE_VAULT_PASSWORDS = REPO / "inventories" / "vault" / "sample-passwords"
-LAB_INSTANCE = 1
 LAB_HOSTS_PER_AUTHORITY = 8
 
 
@@ -45,30 +45,33 @@ class LabTwin:
 @pytest.fixture(scope="session")
 def lab_twin(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabTwin]:
     from ksm_provision.inventory.inventory import load_inventory
-    from ksm_provision.lab.config import LabConfig
-    from ksm_provision.lab.manager import Lab
     from ksm_provision.lab.planner import plan_lab
+    from ksm_provision.lab.testlab import throwaway_lab
 
     if os.geteuid() != 0:
         pytest.fail("the lab twin needs root (namespaces, mounts, sshd); run the suite as root like CI does")
     base = tmp_path_factory.mktemp("lab-twin")
-    lab_dir, state_dir, build_dir = base / "lab", base / "state", base / "build"
-    env = {
-        "KSM_LAB_DIR": str(lab_dir),
-        "KSM_LAB_INSTANCE": str(LAB_INSTANCE),
-        "KSM_STATE_DIR": str(state_dir),
-        "KSM_BUILD_DIR": str(build_dir),
-    }
-    patch = pytest.MonkeyPatch()
-    for key, value in env.items():
-        patch.setenv(key, value)
-    lab = Lab(LabConfig(lab_dir=lab_dir, instance=LAB_INSTANCE))
     inventory = load_inventory(REPO / "inventories")
-    plan = plan_lab(inventory, hosts_per_authority=LAB_HOSTS_PER_AUTHORITY, instance=LAB_INSTANCE)
-    try:
-        status = lab.up(plan.specs)
-        assert status.healthy, status.model_dump_json(indent=2)
-        yield LabTwin(inventory, lab, lab_dir, state_dir, {**os.environ, **env})
-    finally:
-        lab.down()
-        patch.undo()
+    with throwaway_lab("twin") as lab:
+        env = {
+            "KSM_LAB_DIR": str(lab.config.lab_dir),
+            "KSM_LAB_INSTANCE": str(lab.config.instance),
+            "KSM_LAB_SSH_PORT": str(lab.config.ssh_port),
+            "KSM_STATE_DIR": str(base / "state"),
+            "KSM_BUILD_DIR": str(base / "build"),
+        }
+        patch = pytest.MonkeyPatch()
+        for key, value in env.items():
+            patch.setenv(key, value)
+        try:
+            plan = plan_lab(
+                inventory,
+                hosts_per_authority=LAB_HOSTS_PER_AUTHORITY,
+                instance=lab.config.instance,
+                port=lab.config.ssh_port,
+            )
+            status = lab.up(plan.specs)
+            assert status.healthy, status.model_dump_json(indent=2)
+            yield LabTwin(inventory, lab, lab.config.lab_dir, base / "state", {**os.environ, **env})
+        finally:
+            patch.undo()
