@@ -24,17 +24,28 @@ from ksm_provision.workflow.records import state_dir
 @click.command("report")
 @authority_option
 @json_option
-@click.option("--out", "out", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
-              help="Write the report as one self-contained HTML file, e.g. report.html.")
-@click.option("--state-dir", "state", type=click.Path(file_okay=False, path_type=Path), default=None,
-              metavar="DIR", help="Status records (audit log, verify, drift, plans). [default: $KSM_STATE_DIR "
-              "or .ksm-state]")
+@click.option(
+    "--out",
+    "out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="FILE",
+    help="Write the report as one self-contained HTML file, e.g. report.html.",
+)
+@click.option(
+    "--state-dir",
+    "state",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    metavar="DIR",
+    help="Status records (audit log, verify, drift, plans). [default: $KSM_STATE_DIR or .ksm-state]",
+)
 @pass_context
-def report(ctx: CliContext, authorities: tuple[str, ...], as_json: bool, out: Path | None,
-           state: Path | None) -> None:
+def report(
+    ctx: CliContext, authorities: tuple[str, ...], as_json: bool, out: Path | None, state: Path | None
+) -> None:
     """Steering information across authorities: estate, address plan, changes, drift, verification.
 
-    With --authority only those authorities appear, in totals too; records of others are not read.
+    With --authority only those authorities appear, in totals too; records of others are left out.
     Prints a summary (or with --json the documented JSON structure); --out also writes HTML.
     """
     inventory = ctx.scoped(authorities)

@@ -1,0 +1,467 @@
+"""Inventory + state directory -> :class:`~ksm_provision.report.model.Report`.
+
+Two steps: :func:`load_state` reads the status records of the authorities in scope (the only I/O),
+:func:`build_report` turns inventory and records into the report (pure). Tenant safety comes from
+both: the inventory is already narrowed to the authorities in scope, records are read and kept only
+for those authorities, and names inside records survive only if they belong to their authority.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from ipaddress import IPv4Network
+from pathlib import Path
+from typing import TypeVar
+
+from ksm_provision.inventory.hosts import Device, Host, HostKind
+from ksm_provision.inventory.inventory import Inventory
+from ksm_provision.inventory.models import AuthorityFile
+from ksm_provision.report.model import (
+    AddressPlanUsage,
+    AddressTotals,
+    ApplyInfo,
+    ApplyTotals,
+    AuthorityReport,
+    DriftInfo,
+    DriftTotals,
+    Estate,
+    OpenChanges,
+    OpenChangesTotals,
+    Report,
+    Scope,
+    SharedServiceReport,
+    SiteInfo,
+    SubnetUsage,
+    Tally,
+    Totals,
+    VerifyInfo,
+    VerifyTotals,
+)
+from ksm_provision.workflow.audit import read_audit
+from ksm_provision.workflow.records import (
+    ApplyResult,
+    AuditRecord,
+    DriftRecord,
+    PlanRecord,
+    VerifyRecord,
+    load_status,
+    utc_now,
+)
+
+S = TypeVar("S", VerifyRecord, DriftRecord, PlanRecord)
+R = TypeVar("R", AuditRecord, VerifyRecord, DriftRecord, PlanRecord)
+NO_ROLE = "none"
+
+
+# --------------------------------------------------------------------------- reading the state dir
+
+
+@dataclass(frozen=True)
+class StateRecords:
+    """The status records of the authorities in scope (nothing of another authority is kept)."""
+
+    audit: tuple[AuditRecord, ...] = ()
+    verify: Mapping[str, VerifyRecord] = field(default_factory=dict)
+    drift: Mapping[str, DriftRecord] = field(default_factory=dict)
+    plans: Mapping[str, PlanRecord] = field(default_factory=dict)
+
+
+def with_utc_time(record: R) -> R:
+    """A record whose naive ``time`` is taken as UTC, so every time compares with every other.
+
+    >>> naive = VerifyRecord(time=datetime(2025, 1, 1), authority="lup", target="lab", passed=True,
+    ...                      checks=1, failed=0, pass_rate=1.0)
+    >>> with_utc_time(naive).time.tzinfo
+    datetime.timezone.utc
+    """
+    if record.time.tzinfo is not None:
+        return record
+    return record.model_copy(update={"time": record.time.replace(tzinfo=UTC)})
+
+
+def read_audit_log(base: Path, authorities: Iterable[str]) -> list[AuditRecord]:
+    """The audit log's records of *authorities* (torn lines skipped by :func:`read_audit`)."""
+    wanted = set(authorities)
+    return [with_utc_time(r) for r in read_audit(base).records if r.authority in wanted]
+
+
+def own_status(kind: type[S], base: Path, authorities: Iterable[str]) -> dict[str, S]:
+    """The last status record of *kind* per authority, kept only if it names that authority."""
+    found: dict[str, S] = {}
+    for aid in authorities:
+        record = load_status(kind, aid, base)
+        if record is not None and record.authority == aid:
+            found[aid] = with_utc_time(record)
+    return found
+
+
+def load_state(base: Path, authorities: Iterable[str]) -> StateRecords:
+    """Read the records of *authorities* from the state directory *base*; missing ones stay absent."""
+    ids = list(authorities)
+    return StateRecords(
+        audit=tuple(read_audit_log(base, ids)),
+        verify=own_status(VerifyRecord, base, ids),
+        drift=own_status(DriftRecord, base, ids),
+        plans=own_status(PlanRecord, base, ids),
+    )
+
+
+# --------------------------------------------------------------------------- small pure helpers
+
+
+def ratio(part: int, whole: int) -> float:
+    """*part* / *whole* rounded to 4 decimals; 0 when *whole* is 0.
+
+    >>> ratio(1, 3), ratio(5, 0)
+    (0.3333, 0.0)
+    """
+    return round(part / whole, 4) if whole else 0.0
+
+
+def usable_addresses(subnet: IPv4Network) -> int:
+    """Addresses a host can use: all but network and broadcast (RFC 3021: a /31 has 2, a /32 has 1).
+
+    >>> usable_addresses(IPv4Network("10.41.0.0/22")), usable_addresses(IPv4Network("10.41.255.0/31"))
+    (1022, 2)
+    """
+    size = subnet.num_addresses
+    return size if subnet.prefixlen >= 31 else size - 2
+
+
+def sorted_counts(counter: Counter[str]) -> dict[str, int]:
+    """A counter as a plain dict with sorted keys (stable JSON).
+
+    >>> sorted_counts(Counter({"b": 2, "a": 1}))
+    {'a': 1, 'b': 2}
+    """
+    return {key: counter[key] for key in sorted(counter)}
+
+
+def own_names(names: Iterable[str], allowed: frozenset[str]) -> list[str]:
+    """*names* that belong to the authority, in their order, without duplicates.
+
+    >>> own_names(["sn-a", "lup-b", "sn-a"], frozenset({"sn-a"}))
+    ['sn-a']
+    """
+    return [name for name in dict.fromkeys(names) if name in allowed]
+
+
+# --------------------------------------------------------------------------- estate
+
+
+def _tally(
+    total: int,
+    sites: Iterable[str] = (),
+    oses: Iterable[str] = (),
+    roles: Iterable[str] = (),
+    profiles: Iterable[str] = (),
+) -> Tally:
+    return Tally(
+        total=total,
+        by_site=sorted_counts(Counter(sites)),
+        by_os=sorted_counts(Counter(oses)),
+        by_role=sorted_counts(Counter(roles)),
+        by_profile=sorted_counts(Counter(profiles)),
+    )
+
+
+def estate_of(hosts: list[Host], devices: list[Device], site_key: str = "{site}") -> Estate:
+    """Count clients, servers and devices; *site_key* formats the site key (``{authority}``, ``{site}``)."""
+    clients = [h for h in hosts if h.kind is HostKind.CLIENT]
+    servers = [h for h in hosts if h.kind is HostKind.SERVER]
+    return Estate(
+        clients=_tally(
+            len(clients),
+            sites=(site_key.format(authority=h.authority, site=h.site) for h in clients),
+            oses=(h.os for h in clients),
+            profiles=(h.profile or NO_ROLE for h in clients),
+        ),
+        servers=_tally(
+            len(servers),
+            sites=(site_key.format(authority=h.authority, site=h.site) for h in servers),
+            oses=(h.os for h in servers),
+            roles=(role for h in servers for role in (h.roles or (NO_ROLE,))),
+        ),
+        devices=_tally(
+            len(devices),
+            sites=(site_key.format(authority=d.authority, site=d.model.site) for d in devices),
+            oses=(str(d.model.platform) for d in devices),
+            roles=(str(d.model.role) for d in devices),
+        ),
+    )
+
+
+# --------------------------------------------------------------------------- address plan
+
+
+def address_usage(
+    authority: AuthorityFile, block: IPv4Network | None, hosts: list[Host], devices: list[Device]
+) -> AddressPlanUsage:
+    """How full the authority's block and each of its subnets is."""
+    hosts_in = Counter(h.network for h in hosts)
+    devices_in = Counter(d.model.management.network for d in devices)
+    printers_in = Counter(
+        net.id
+        for site in authority.sites
+        for printer in site.printers
+        for net in authority.networks
+        if printer.address in net.subnet
+    )
+    subnets = []
+    for net in authority.networks:
+        usable = usable_addresses(net.subnet)
+        used = hosts_in[net.id] + devices_in[net.id] + printers_in[net.id]
+        subnets.append(
+            SubnetUsage(
+                network=net.id,
+                name=net.name,
+                site=net.site,
+                vlan=net.vlan,
+                purpose=str(net.purpose),
+                subnet=str(net.subnet),
+                size=net.subnet.num_addresses,
+                usable=usable,
+                hosts=hosts_in[net.id],
+                devices=devices_in[net.id],
+                printers=printers_in[net.id],
+                used=used,
+                usage=ratio(used, usable),
+            )
+        )
+    block_size = block.num_addresses if block is not None else 0
+    allocated = sum(s.size for s in subnets)
+    return AddressPlanUsage(
+        block=str(block) if block is not None else None,
+        block_size=block_size,
+        allocated=allocated,
+        allocation=ratio(allocated, block_size),
+        used=sum(s.used for s in subnets),
+        usable=sum(s.usable for s in subnets),
+        subnets=subnets,
+    )
+
+
+def address_totals(plans: Iterable[AddressPlanUsage]) -> AddressTotals:
+    plans = list(plans)
+    block_size = sum(p.block_size for p in plans)
+    allocated = sum(p.allocated for p in plans)
+    used = sum(p.used for p in plans)
+    usable = sum(p.usable for p in plans)
+    return AddressTotals(
+        block_size=block_size,
+        allocated=allocated,
+        allocation=ratio(allocated, block_size),
+        used=used,
+        usable=usable,
+        usage=ratio(used, usable),
+    )
+
+
+# --------------------------------------------------------------------------- status records
+
+
+def last_apply(records: Iterable[AuditRecord], names: frozenset[str]) -> ApplyInfo | None:
+    """The latest apply (by time; the later line wins a tie), its names limited to *names*."""
+    latest: AuditRecord | None = None
+    for record in records:
+        if latest is None or record.time >= latest.time:
+            latest = record
+    if latest is None:
+        return None
+    return ApplyInfo(
+        id=latest.id,
+        time=latest.time,
+        target=latest.target,
+        result=latest.result.value,
+        git_commit=latest.git_commit,
+        hosts=latest.hosts,
+        devices=latest.devices,
+        changed_hosts=len(own_names(latest.changed_hosts, names)),
+        changed_devices=len(own_names(latest.changed_devices, names)),
+        changed_tasks=latest.changed_tasks,
+        failed=own_names(latest.failed, names),
+    )
+
+
+def plan_is_applied(plan: PlanRecord, applies: Iterable[AuditRecord]) -> bool:
+    """A plan is settled by a later successful apply to the same target (of the same plan, if hashed)."""
+    return any(
+        a.result is ApplyResult.SUCCESS
+        and a.target == plan.target
+        and a.time >= plan.time
+        and (plan.plan_hash is None or a.plan_hash == plan.plan_hash)
+        for a in applies
+    )
+
+
+def open_changes(
+    plan: PlanRecord | None, applies: Iterable[AuditRecord], names: frozenset[str]
+) -> OpenChanges | None:
+    if plan is None or plan.changes_pending <= 0 or plan_is_applied(plan, applies):
+        return None
+    return OpenChanges(
+        time=plan.time,
+        target=plan.target,
+        plan_hash=plan.plan_hash,
+        changes_pending=plan.changes_pending,
+        hosts=own_names(plan.hosts, names),
+        devices=own_names(plan.devices, names),
+    )
+
+
+def drift_info(record: DriftRecord | None, names: frozenset[str]) -> DriftInfo | None:
+    if record is None:
+        return None
+    return DriftInfo(
+        time=record.time,
+        target=record.target,
+        drifted=record.drifted,
+        hosts=own_names(record.hosts, names),
+        devices=own_names(record.devices, names),
+    )
+
+
+def verify_info(record: VerifyRecord | None) -> VerifyInfo | None:
+    if record is None:
+        return None
+    return VerifyInfo(
+        time=record.time,
+        target=record.target,
+        passed=record.passed,
+        checks=record.checks,
+        failed=record.failed,
+        pass_rate=round(record.pass_rate, 4),
+    )
+
+
+# --------------------------------------------------------------------------- shared services
+
+
+def shared_services(inventory: Inventory) -> list[SharedServiceReport]:
+    """Fachverfahren that an authority in scope hosts or consumes, seen only from the scope."""
+    in_scope = inventory.authorities
+    reports = []
+    for service in inventory.provider.shared_services:
+        consumers = [
+            aid
+            for aid, authority in in_scope.items()
+            if aid in service.consumers or service.id in authority.consumes
+        ]
+        hosted_here = service.hosted_by.authority in in_scope
+        if not hosted_here and not consumers:
+            continue
+        reports.append(
+            SharedServiceReport(
+                id=service.id,
+                name=service.name,
+                port=service.port,
+                hosted_by=service.hosted_by.authority if hosted_here else None,
+                host=service.hosted_by.host if hosted_here else None,
+                consumers=consumers,
+            )
+        )
+    return reports
+
+
+def profile_descriptions(inventory: Inventory, authorities: Iterable[AuthorityReport]) -> dict[str, str]:
+    """Descriptions of the client profiles used by the authorities in the report."""
+    used = {p for a in authorities for p in a.estate.clients.by_profile}
+    profiles = inventory.provider.client_profiles
+    return {pid: profiles[pid].description if pid in profiles else pid for pid in sorted(used)}
+
+
+# --------------------------------------------------------------------------- the report
+
+
+def authority_report(
+    inventory: Inventory, aid: str, hosts: list[Host], devices: list[Device], state: StateRecords
+) -> AuthorityReport:
+    """One authority's figures from its own *hosts*, *devices* and records."""
+    authority = inventory.authorities[aid]
+    names = frozenset(h.hostname for h in hosts) | frozenset(d.hostname for d in devices)
+    blocks = {b.authority: b.block for b in inventory.provider.address_plan.authorities}
+    applies = [r for r in state.audit if r.authority == aid]
+    return AuthorityReport(
+        id=aid,
+        name=authority.authority.name,
+        ags=authority.authority.ags,
+        sites=[SiteInfo(id=s.id, name=s.name, shared_site=s.shared_site) for s in authority.sites],
+        estate=estate_of(hosts, devices),
+        address_plan=address_usage(authority, blocks.get(aid), hosts, devices),
+        last_apply=last_apply(applies, names),
+        applies=len(applies),
+        drift=drift_info(state.drift.get(aid), names),
+        verification=verify_info(state.verify.get(aid)),
+        open_changes=open_changes(state.plans.get(aid), applies, names),
+    )
+
+
+def totals_of(inventory: Inventory, authorities: list[AuthorityReport]) -> Totals:
+    """Sums over the authorities in the report (and only those)."""
+    lasts = [a.last_apply for a in authorities if a.last_apply is not None]
+    drifts = [a.drift for a in authorities if a.drift is not None]
+    verifies = [a.verification for a in authorities if a.verification is not None]
+    pending = [a.open_changes for a in authorities if a.open_changes is not None]
+    checks = sum(v.checks for v in verifies)
+    failed_checks = sum(v.failed for v in verifies)
+    return Totals(
+        authorities=len(authorities),
+        estate=estate_of(inventory.hosts, inventory.devices, site_key="{authority}/{site}"),
+        address_plan=address_totals(a.address_plan for a in authorities),
+        applies=ApplyTotals(
+            authorities_with_data=len(lasts),
+            succeeded=sum(1 for a in lasts if a.result == "success"),
+            failed=sum(1 for a in lasts if a.result != "success"),
+            latest=max((a.time for a in lasts), default=None),
+        ),
+        drift=DriftTotals(
+            authorities_with_data=len(drifts),
+            drifted_authorities=sum(1 for d in drifts if d.drifted),
+            drifted_hosts=sum(len(d.hosts) for d in drifts),
+            drifted_devices=sum(len(d.devices) for d in drifts),
+        ),
+        verification=VerifyTotals(
+            authorities_with_data=len(verifies),
+            checks=checks,
+            failed=failed_checks,
+            pass_rate=ratio(checks - failed_checks, checks) if checks else None,
+        ),
+        open_changes=OpenChangesTotals(
+            authorities_pending=len(pending), changes_pending=sum(p.changes_pending for p in pending)
+        ),
+    )
+
+
+def build_report(
+    inventory: Inventory, state: StateRecords, generated_at: datetime, *, filtered: bool = False
+) -> Report:
+    """The report of every authority in *inventory* (narrow it with ``Inventory.select`` first)."""
+    hosts: dict[str, list[Host]] = {aid: [] for aid in inventory.authorities}
+    devices: dict[str, list[Device]] = {aid: [] for aid in inventory.authorities}
+    for host in inventory.hosts:
+        hosts[host.authority].append(host)
+    for device in inventory.devices:
+        devices[device.authority].append(device)
+    authorities = [
+        authority_report(inventory, aid, hosts[aid], devices[aid], state) for aid in inventory.authorities
+    ]
+    return Report(
+        generated_at=generated_at,
+        provider=inventory.provider.provider.name,
+        scope=Scope(authorities=list(inventory.authorities), filtered=filtered),
+        totals=totals_of(inventory, authorities),
+        authorities=authorities,
+        shared_services=shared_services(inventory),
+        client_profiles=profile_descriptions(inventory, authorities),
+    )
+
+
+def collect_report(
+    inventory: Inventory, base: Path, *, generated_at: datetime | None = None, filtered: bool = False
+) -> Report:
+    """Read the state of the authorities in *inventory* from *base* and build the report."""
+    state = load_state(base, inventory.authorities)
+    return build_report(inventory, state, generated_at or utc_now(), filtered=filtered)

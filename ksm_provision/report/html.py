@@ -1,0 +1,278 @@
+"""The report as one self-contained HTML page: inline CSS and SVG, no scripts, works offline.
+
+Jinja2 with autoescape renders ``templates/report.html.j2``; the only markup not escaped by the
+template is SVG from :mod:`ksm_provision.report.svg`, which escapes its own text.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Literal
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template
+from markupsafe import Markup
+
+from ksm_provision.report import labels, svg
+from ksm_provision.report.model import (
+    AddressPlanUsage,
+    ApplyInfo,
+    AuthorityReport,
+    DriftInfo,
+    OpenChanges,
+    Report,
+    SharedServiceReport,
+    VerifyInfo,
+)
+
+TEMPLATES = Path(__file__).parent / "templates"
+Tone = Literal["ok", "warn", "bad", "none"]
+
+PURPOSE_COLORS = {
+    "clients": "#1f4e79",
+    "servers": "#2e86ab",
+    "management": "#6aa84f",
+    "printers": "#e0a100",
+    "voice": "#8e6c8a",
+    "transit": "#7f7f7f",
+}
+
+
+@dataclass(frozen=True)
+class Badge:
+    """A status shown as a coloured label."""
+
+    text: str
+    tone: Tone
+
+
+@dataclass(frozen=True)
+class SiteRow:
+    name: str
+    shared: bool
+    clients: int
+    servers: int
+    devices: int
+
+
+@dataclass(frozen=True)
+class ServiceRow:
+    name: str
+    port: int
+    hosted_by: str
+    host: str
+    consumers: str
+
+
+# --------------------------------------------------------------------------- statuses
+
+
+def apply_badge(info: ApplyInfo | None) -> Badge:
+    """The result of the last apply.
+
+    >>> apply_badge(None)
+    Badge(text='keine Daten', tone='none')
+    """
+    if info is None:
+        return Badge(labels.NO_DATA, "none")
+    tone: Tone = "ok" if info.result == "success" else "bad"
+    return Badge(labels.label(labels.APPLY_RESULTS, info.result), tone)
+
+
+def drift_badge(info: DriftInfo | None) -> Badge:
+    if info is None:
+        return Badge(labels.NO_DATA, "none")
+    if not info.drifted:
+        return Badge("keine", "ok")
+    return Badge(labels.plural(len(info.hosts) + len(info.devices), "System", "Systeme"), "bad")
+
+
+def verify_badge(info: VerifyInfo | None) -> Badge:
+    if info is None:
+        return Badge(labels.NO_DATA, "none")
+    tone: Tone = "ok" if info.passed else "warn" if info.pass_rate >= 0.9 else "bad"
+    return Badge(labels.percent(info.pass_rate), tone)
+
+
+def open_changes_badge(info: OpenChanges | None) -> Badge:
+    """Pending changes of the last plan; no pending plan is "keine".
+
+    >>> open_changes_badge(None).text
+    'keine'
+    """
+    if info is None:
+        return Badge("keine", "ok")
+    return Badge(labels.plural(info.changes_pending, "Änderung", "Änderungen"), "warn")
+
+
+# --------------------------------------------------------------------------- tables
+
+
+def site_rows(authority: AuthorityReport) -> list[SiteRow]:
+    estate = authority.estate
+    return [
+        SiteRow(
+            name=site.name,
+            shared=site.shared_site is not None,
+            clients=estate.clients.by_site.get(site.id, 0),
+            servers=estate.servers.by_site.get(site.id, 0),
+            devices=estate.devices.by_site.get(site.id, 0),
+        )
+        for site in authority.sites
+    ]
+
+
+def site_names_of(authority: AuthorityReport) -> dict[str, str]:
+    return {site.id: site.name for site in authority.sites}
+
+
+def service_rows(services: Sequence[SharedServiceReport], names: Mapping[str, str]) -> list[ServiceRow]:
+    """Shared services with authority names; what lies outside the scope stays blank."""
+    return [
+        ServiceRow(
+            name=s.name,
+            port=s.port,
+            hosted_by=names.get(s.hosted_by, s.hosted_by) if s.hosted_by else "–",
+            host=s.host or "–",
+            consumers=", ".join(names.get(c, c) for c in s.consumers) or "–",
+        )
+        for s in services
+    ]
+
+
+# --------------------------------------------------------------------------- charts
+
+
+def top_counts(counts: Mapping[str, int], limit: int) -> list[tuple[str, int]]:
+    """Largest first; beyond *limit* rows the rest is summed up as "übrige (N)".
+
+    >>> top_counts({"a": 1, "b": 5, "c": 3, "d": 2}, 3)
+    [('b', 5), ('c', 3), ('übrige (2)', 3)]
+    """
+    ordered = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+    if len(ordered) <= limit:
+        return ordered
+    rest = ordered[limit - 1 :]
+    return [*ordered[: limit - 1], (f"übrige ({len(rest)})", sum(value for _, value in rest))]
+
+
+def counts_chart(
+    counts: Mapping[str, int],
+    *,
+    title: str,
+    names: Mapping[str, str] | None = None,
+    color: str = svg.PRIMARY,
+    width: float = 540,
+    limit: int = 12,
+) -> Markup:
+    """Bars for a ``by_*`` mapping, largest first, keys shown by their German label."""
+    bars = [
+        svg.Bar(label=(names or {}).get(key, key), value=value, display=labels.number(value), color=color)
+        for key, value in top_counts(counts, limit)
+    ]
+    return Markup(svg.bar_chart(bars, title=title, width=width, label_width=235))  # svg escapes its own text
+
+
+def block_chart(plan: AddressPlanUsage, title: str) -> Markup:
+    """The authority block as one stacked bar: allocated addresses by purpose, then free space."""
+    allocated = Counter[str]()
+    for subnet in plan.subnets:
+        allocated[subnet.purpose] += subnet.size
+    segments = [
+        svg.Segment(
+            label=labels.label(labels.PURPOSES, purpose),
+            value=size,
+            color=PURPOSE_COLORS.get(purpose, svg.PALETTE[-1]),
+            display=labels.number(size),
+        )
+        for purpose, size in sorted(allocated.items(), key=lambda item: -item[1])
+    ]
+    segments.append(
+        svg.Segment(
+            label="frei", value=0, color=svg.FREE, display=labels.number(plan.block_size - plan.allocated)
+        )
+    )
+    return Markup(svg.stacked_bar(segments, plan.block_size, title=title, width=1110))
+
+
+def meter(fraction: float, title: str) -> Markup:
+    return Markup(svg.meter(fraction, title=title, width=110))
+
+
+def ring(fraction: float | None, title: str) -> Markup:
+    return Markup(svg.ring(fraction, title=title, caption=labels.percent(fraction)))
+
+
+# --------------------------------------------------------------------------- page
+
+
+@cache
+def _template() -> Template:
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        autoescape=True,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters.update(number=labels.number, percent=labels.percent, timestamp=labels.timestamp)
+    env.globals.update(plural=labels.plural)
+    env.globals.update(
+        label=labels.label,
+        PURPOSES=labels.PURPOSES,
+        SERVER_ROLES=labels.SERVER_ROLES,
+        DEVICE_ROLES=labels.DEVICE_ROLES,
+        OPERATING_SYSTEMS=labels.OPERATING_SYSTEMS,
+        TARGETS=labels.TARGETS,
+        NO_DATA=labels.NO_DATA,
+        apply_badge=apply_badge,
+        drift_badge=drift_badge,
+        verify_badge=verify_badge,
+        open_changes_badge=open_changes_badge,
+        site_rows=site_rows,
+        site_names_of=site_names_of,
+        counts_chart=counts_chart,
+        block_chart=block_chart,
+        meter=meter,
+        ring=ring,
+    )
+    return env.get_template("report.html.j2")
+
+
+def render_html(report: Report) -> str:
+    """The whole page for *report*."""
+    names = {a.id: a.name for a in report.authorities}
+    clients_per_authority = {a.name: a.estate.clients.total for a in report.authorities}
+    return _template().render(
+        report=report,
+        totals=report.totals,
+        services=service_rows(report.shared_services, names),
+        clients_chart=counts_chart(clients_per_authority, title="Arbeitsplätze je Behörde"),
+        profile_chart=counts_chart(
+            report.totals.estate.clients.by_profile,
+            title="Arbeitsplätze nach Profil",
+            names=report.client_profiles,
+        ),
+        server_role_chart=counts_chart(
+            report.totals.estate.servers.by_role,
+            title="Server nach Rolle",
+            names=labels.SERVER_ROLES,
+            color=svg.PALETTE[1],
+        ),
+        device_role_chart=counts_chart(
+            report.totals.estate.devices.by_role,
+            title="Netzwerkgeräte nach Rolle",
+            names=labels.DEVICE_ROLES,
+            color=svg.PALETTE[2],
+        ),
+    )
+
+
+def write_html(report: Report, path: Path) -> Path:
+    """Write the page to *path* (UTF-8) and return the path."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(render_html(report), encoding="utf-8")
+    return path

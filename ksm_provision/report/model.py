@@ -1,0 +1,250 @@
+"""The management report ("Steuerungsinformationen") as typed models: the documented JSON structure.
+
+``ksm report --json`` prints :class:`Report`. The structure is stable: keys are only ever added
+within a major ``schema_version``; renaming or removing a key raises the major version.
+Missing status records ("keine Daten") are ``null``, never invented zeros.
+
+Top level (``schema_version`` ``"1.0"``)::
+
+    schema_version   "1.0"
+    generated_at     ISO 8601 time (UTC) the report was built
+    provider         name of the service provider
+    scope            {authorities: [ids in the report], filtered: true when --authority was given}
+    totals           the same figures summed over the authorities in scope (and only those)
+    authorities      one AuthorityReport per authority in scope, in inventory order
+    shared_services  Fachverfahren that an authority in scope hosts or consumes
+    client_profiles  {profile id: description} of the workplace profiles in use in scope
+
+Counting rules:
+
+- Estate: ``clients`` / ``servers`` / ``devices`` each a :class:`Tally` with ``total`` and
+  ``by_site``, ``by_os``, ``by_role``, ``by_profile``. A dimension that does not apply is ``{}``
+  (clients have no role, servers and devices no profile). For devices ``by_os`` is the platform
+  (``cisco_ios``, ``frr``). A server with several roles counts once per role; a server without a
+  role counts as ``"none"``. In ``totals`` the site keys are ``"<authority>/<site>"``.
+- Address plan: a block's ``allocation`` is the sum of its subnets' sizes / the block size; a
+  subnet's ``usage`` is (hosts + device management addresses + printers in it) / usable addresses.
+- Ratios are fractions between 0 and 1, rounded to 4 decimals.
+- Status records (audit log, verification, drift, plan) are read per authority; host and device
+  names in them are kept only when they belong to that authority in the inventory.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+SCHEMA_VERSION = "1.0"
+
+ApplyOutcome = Literal["success", "failed", "rolled_back"]
+
+
+class ReportModel(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+# --------------------------------------------------------------------------- estate
+
+
+class Tally(ReportModel):
+    """How many of one kind (clients, servers or devices), broken down four ways."""
+
+    total: int
+    by_site: dict[str, int] = Field(default_factory=dict)
+    by_os: dict[str, int] = Field(default_factory=dict, description="devices: the platform")
+    by_role: dict[str, int] = Field(default_factory=dict, description="servers and devices; 'none' = no role")
+    by_profile: dict[str, int] = Field(default_factory=dict, description="clients: the workplace profile")
+
+
+class Estate(ReportModel):
+    """What exists: client PCs ("Arbeitsplätze"), servers and network devices."""
+
+    clients: Tally
+    servers: Tally
+    devices: Tally
+
+
+class SiteInfo(ReportModel):
+    id: str
+    name: str
+    shared_site: str | None = Field(default=None, description="id of the provider's shared site, if any")
+
+
+# --------------------------------------------------------------------------- address plan
+
+
+class SubnetUsage(ReportModel):
+    """How full one subnet is."""
+
+    network: str = Field(description="network id in the inventory")
+    name: str = Field(description="VLAN name")
+    site: str
+    vlan: int
+    purpose: str
+    subnet: str
+    size: int = Field(description="addresses in the subnet")
+    usable: int = Field(description="addresses minus network and broadcast")
+    hosts: int
+    devices: int = Field(description="network devices with their management address in the subnet")
+    printers: int = Field(description="site printers with their address in the subnet")
+    used: int = Field(description="hosts + devices + printers")
+    usage: float = Field(description="used / usable")
+
+
+class AddressPlanUsage(ReportModel):
+    """How full the authority's address block is."""
+
+    block: str | None = Field(description="the authority's block in the address plan; null if it has none")
+    block_size: int
+    allocated: int = Field(description="sum of the subnets' sizes")
+    allocation: float = Field(description="allocated / block_size")
+    used: int
+    usable: int
+    subnets: list[SubnetUsage]
+
+
+class AddressTotals(ReportModel):
+    block_size: int
+    allocated: int
+    allocation: float
+    used: int
+    usable: int
+    usage: float = Field(description="used / usable over every subnet")
+
+
+# --------------------------------------------------------------------------- status records
+
+
+class ApplyInfo(ReportModel):
+    """One apply from the audit log."""
+
+    id: str
+    time: datetime
+    target: str
+    result: ApplyOutcome
+    git_commit: str | None
+    hosts: int
+    devices: int
+    changed_hosts: int
+    changed_devices: int
+    changed_tasks: int
+    failed: list[str] = Field(description="hosts and devices of the authority that failed")
+
+
+class DriftInfo(ReportModel):
+    time: datetime
+    target: str
+    drifted: bool
+    hosts: list[str]
+    devices: list[str]
+
+
+class VerifyInfo(ReportModel):
+    time: datetime
+    target: str
+    passed: bool
+    checks: int
+    failed: int
+    pass_rate: float
+
+
+class OpenChanges(ReportModel):
+    """The last plan whose changes have not been applied yet."""
+
+    time: datetime
+    target: str
+    plan_hash: str | None
+    changes_pending: int
+    hosts: list[str]
+    devices: list[str]
+
+
+# --------------------------------------------------------------------------- per authority
+
+
+class AuthorityReport(ReportModel):
+    id: str
+    name: str
+    ags: str
+    sites: list[SiteInfo]
+    estate: Estate
+    address_plan: AddressPlanUsage
+    last_apply: ApplyInfo | None = Field(description="latest apply in the audit log; null = keine Daten")
+    applies: int = Field(description="applies of this authority in the audit log")
+    drift: DriftInfo | None
+    verification: VerifyInfo | None
+    open_changes: OpenChanges | None = Field(description="null when no plan is pending")
+
+
+# --------------------------------------------------------------------------- totals
+
+
+class ApplyTotals(ReportModel):
+    authorities_with_data: int
+    succeeded: int = Field(description="authorities whose last apply succeeded")
+    failed: int = Field(description="authorities whose last apply failed or was rolled back")
+    latest: datetime | None
+
+
+class DriftTotals(ReportModel):
+    authorities_with_data: int
+    drifted_authorities: int
+    drifted_hosts: int
+    drifted_devices: int
+
+
+class VerifyTotals(ReportModel):
+    authorities_with_data: int
+    checks: int
+    failed: int
+    pass_rate: float | None = Field(description="(checks - failed) / checks; null without data")
+
+
+class OpenChangesTotals(ReportModel):
+    authorities_pending: int
+    changes_pending: int
+
+
+class Totals(ReportModel):
+    authorities: int
+    estate: Estate
+    address_plan: AddressTotals
+    applies: ApplyTotals
+    drift: DriftTotals
+    verification: VerifyTotals
+    open_changes: OpenChangesTotals
+
+
+# --------------------------------------------------------------------------- shared services
+
+
+class SharedServiceReport(ReportModel):
+    """A Fachverfahren, seen only through the authorities in scope."""
+
+    id: str
+    name: str
+    port: int
+    hosted_by: str | None = Field(description="hosting authority if it is in scope, else null")
+    host: str | None = Field(description="hosting server if its authority is in scope, else null")
+    consumers: list[str] = Field(description="consuming authorities in scope")
+
+
+# --------------------------------------------------------------------------- the report
+
+
+class Scope(ReportModel):
+    authorities: list[str]
+    filtered: bool = Field(description="true when the report was limited with --authority")
+
+
+class Report(ReportModel):
+    schema_version: str = SCHEMA_VERSION
+    generated_at: datetime
+    provider: str
+    scope: Scope
+    totals: Totals
+    authorities: list[AuthorityReport]
+    shared_services: list[SharedServiceReport]
+    client_profiles: dict[str, str] = Field(description="description of each client profile in use")
