@@ -123,7 +123,7 @@ def test_hand_edit_shows_in_plan_and_apply_repairs_it(
         host,
     )
     assert "server 10.40.0.123" in ssh(
-        lab_twin.lab, host, "cat /etc/chrony/chrony.conf /etc/chrony/conf.d/*.conf 2>/dev/null"
+        lab_twin.lab, host, "cat /etc/chrony/chrony.conf /etc/chrony/conf.d/*.conf 2>/dev/null; true"
     )
 
 
