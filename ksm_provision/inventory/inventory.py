@@ -13,7 +13,7 @@ from pydantic import BaseModel, ValidationError
 from ksm_provision.errors import InventoryError, Problem, UsageError, relative_path
 from ksm_provision.inventory.errors_map import problems_from_validation
 from ksm_provision.inventory.hosts import Device, Host, authority_devices, authority_hosts
-from ksm_provision.inventory.loader import LoadedDocument, load_yaml_file
+from ksm_provision.inventory.loader import LoadedDocument, gc_paused, load_yaml_file
 from ksm_provision.inventory.models import AuthorityFile, ProviderFile
 from ksm_provision.inventory.source import SourceMap
 
@@ -86,6 +86,11 @@ def authority_files(root: Path) -> list[Path]:
 
 def load_inventory(root: Path) -> Inventory:
     """Load and model-check every file; raise one :class:`InventoryError` listing all problems."""
+    with gc_paused():  # millions of acyclic objects: cyclic GC passes would cost more than the parse
+        return _load_inventory(root)
+
+
+def _load_inventory(root: Path) -> Inventory:
     if not root.is_dir():
         raise UsageError(f"inventory directory '{root}' does not exist", "pass --inventory DIR or set KSM_INVENTORY")
     problems: list[Problem] = []

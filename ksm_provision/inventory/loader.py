@@ -94,6 +94,8 @@ def load_yaml_text(text: str, shown: str, max_nodes: int = MAX_NODES) -> LoadedD
     source = SourceMap(shown)
     if node is None:
         return LoadedDocument(Path(shown), None, source)
+    if "&" in text:  # anchors exist: measure the expansion before building anything (cheap, no copies)
+        check_expansion(node, shown, max_nodes)
     builder = _Builder(shown, source, max_nodes)
     with gc_paused():
         data = builder.build(node, ())
@@ -104,6 +106,48 @@ def load_yaml_text(text: str, shown: str, max_nodes: int = MAX_NODES) -> LoadedD
 
 class _AliasBomb(Exception):
     pass
+
+
+def check_expansion(root: yaml.Node, shown: str, max_nodes: int) -> None:
+    """Refuse a document whose aliases would expand to more than *max_nodes* values.
+
+    Aliases share the anchored node object, so sizes are memoised per node: the check costs one pass
+    over the distinct nodes however large the expansion. A recursive alias counts as infinite.
+    """
+    sizes: dict[int, int] = {}
+
+    def size(node: yaml.Node) -> int:
+        known = sizes.get(id(node))
+        if known is not None:
+            return known
+        sizes[id(node)] = max_nodes + 1  # while in progress: a cycle back here is a recursive alias
+        total = 1
+        if isinstance(node, yaml.MappingNode):
+            total += sum(size(key) + size(value) for key, value in node.value)
+        elif isinstance(node, yaml.SequenceNode):
+            total += sum(size(item) for item in node.value)
+        sizes[id(node)] = total
+        if total > max_nodes:
+            raise InventoryError(
+                [
+                    Problem(
+                        shown,
+                        node.start_mark.line + 1,
+                        f"this value expands to more than {max_nodes} values through aliases "
+                        "(alias expansion bomb or recursive alias)",
+                        "use fewer nested aliases; ranges describe many identical clients",
+                    )
+                ]
+            )
+        return total
+
+    try:
+        size(root)
+    except RecursionError:
+        raise InventoryError(
+            [Problem(shown, root.start_mark.line + 1, "the document is nested too deeply",
+                     "flatten the structure; inventories need only a few levels")]
+        ) from None
 
 
 class _Builder:

@@ -21,8 +21,10 @@ from ksm_provision.inventory.types import (
     IPv4If,
     IPv4Net,
     MacAddress,
+    PolicyKey,
     Port,
     SafeText,
+    SafeTree,
     SecretRef,
     VlanId,
 )
@@ -129,8 +131,8 @@ class ClientProfile(KsmModel):
     description: SafeText
     packages: list[Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9+.-]+$")]] = Field(default_factory=list)
     browser_homepage: SafeText = ""
-    browser_policies: dict[str, object] = Field(default_factory=dict)
-    office_policies: dict[str, SafeText | bool | int] = Field(default_factory=dict)
+    browser_policies: dict[PolicyKey, SafeTree] = Field(default_factory=dict)
+    office_policies: dict[PolicyKey, SafeText | bool | int] = Field(default_factory=dict)
     settings: Settings = Field(default_factory=Settings)
 
 

@@ -35,6 +35,24 @@ def check_safe_text(value: str) -> str:
     return value
 
 
+def check_safe_tree(value: object) -> object:
+    """Every string in a nested structure of mappings and lists (keys too) is :func:`check_safe_text`.
+
+    >>> check_safe_tree({"Homepage": {"URL": "https://intranet/", "Locked": True}})
+    {'Homepage': {'URL': 'https://intranet/', 'Locked': True}}
+    """
+    if isinstance(value, str):
+        check_safe_text(value)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            check_safe_tree(key)
+            check_safe_tree(item)
+    elif isinstance(value, list):
+        for item in value:
+            check_safe_tree(item)
+    return value
+
+
 def check_hostname(value: str) -> str:
     """RFC 1123 host name, lower case, e.g. ``sn-rh-fs01``."""
     labels = value.split(".")
@@ -85,6 +103,10 @@ def _coerce_str(value: object) -> object:
 
 
 SafeText = Annotated[str, BeforeValidator(_coerce_str), AfterValidator(check_safe_text)]
+#: Free-form structured data that ends up in a config file (e.g. browser policies): every string checked.
+SafeTree = Annotated[object, AfterValidator(check_safe_tree)]
+#: Keys of policy mappings written into config files, e.g. ``DisableTelemetry``.
+PolicyKey = Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9_.-]{0,63}$")]
 Hostname = Annotated[str, AfterValidator(check_hostname)]
 Identifier = Annotated[str, AfterValidator(check_identifier)]
 SecretRef = Annotated[str, AfterValidator(check_secret_ref)]

@@ -1,0 +1,191 @@
+"""``ksm onboard``: next free block and VLAN range; a file that validates unchanged; ksm.yml edited."""
+
+from __future__ import annotations
+
+import ipaddress
+import shutil
+from pathlib import Path
+
+import pytest
+
+from ksm_provision.cli import main
+from ksm_provision.errors import KsmError, UsageError
+from ksm_provision.inventory.inventory import load_inventory
+from ksm_provision.inventory.loader import load_yaml_text
+from ksm_provision.inventory.models import AddressPlan
+from ksm_provision.onboard import insert_plan_entry, next_free_block, next_vlan_range, plan_onboarding
+from ksm_provision.validate import validate_inventory
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def inventory_copy(tmp_path: Path) -> Path:
+    root = tmp_path / "inventories"
+    shutil.copytree(REPO / "inventories", root, ignore=shutil.ignore_patterns("vault"))
+    return root
+
+
+def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    out, err = capsys.readouterr()
+    code = exit_info.value.code
+    return (code if isinstance(code, int) else 1), out, err
+
+
+def plan(**overrides: object) -> AddressPlan:
+    data: dict[str, object] = {
+        "pool": "10.40.0.0/13",
+        "core": "10.40.0.0/16",
+        "authorities": [
+            {"authority": "a", "block": "10.41.0.0/16", "vlans": [100, 199]},
+            {"authority": "b", "block": "10.43.0.0/16", "vlans": [300, 399]},
+        ],
+    }
+    data.update(overrides)
+    return AddressPlan.model_validate(data)
+
+
+def test_next_free_block_skips_core_and_blocks_and_fills_gaps() -> None:
+    assert next_free_block(plan()) == ipaddress.IPv4Network("10.42.0.0/16")
+
+
+def test_next_free_block_with_smaller_blocks() -> None:
+    assert next_free_block(plan(block_prefix=20)) == ipaddress.IPv4Network("10.42.0.0/20")
+
+
+def test_no_free_block_left() -> None:
+    with pytest.raises(KsmError, match="no free /16 block"):
+        next_free_block(
+            plan(
+                pool="10.40.0.0/15",
+                authorities=[{"authority": "a", "block": "10.41.0.0/16", "vlans": [100, 199]}],
+            )
+        )
+
+
+def test_next_vlan_range_fills_the_gap() -> None:
+    assert next_vlan_range(plan()) == (200, 299)
+
+
+def test_no_vlan_range_left() -> None:
+    with pytest.raises(KsmError, match="no free VLAN range"):
+        next_vlan_range(
+            plan(
+                first_vlan=3900,
+                authorities=[{"authority": "a", "block": "10.41.0.0/16", "vlans": [3900, 3999]}],
+            )
+        )
+
+
+def test_insert_keeps_comments_and_flow_style() -> None:
+    text = (
+        "address_plan:  # the plan\n  authorities:\n    - {authority: a, block: 10.41.0.0/16, vlans: [1, 9]}"
+        "  # first\n    # keep me\n\n  core: 10.40.0.0/16\n"
+    )
+    doc = load_yaml_text(text, "ksm.yml")
+    result = insert_plan_entry(text, doc.source, 1, "c", ipaddress.IPv4Network("10.44.0.0/16"), (10, 19))
+    assert result == text.replace(
+        "  # first\n", "  # first\n    - {authority: c, block: 10.44.0.0/16, vlans: [10, 19]}\n"
+    )
+
+
+def test_insert_block_style_entry_with_deeper_comment() -> None:
+    text = (
+        "x:\n  authorities:\n    - authority: a\n      block: 10.41.0.0/16\n      # note\n"
+        "      vlans: [1, 9]\ny: 1"
+    )
+    doc = load_yaml_text(text, "ksm.yml")
+    source = doc.source
+    source.lines[("address_plan", "authorities")] = source.lines[("x", "authorities")]
+    source.lines[("address_plan", "authorities", 0)] = source.lines[("x", "authorities", 0)]
+    result = insert_plan_entry(text, source, 1, "c", ipaddress.IPv4Network("10.44.0.0/16"), (10, 19))
+    assert result.endswith(
+        "      vlans: [1, 9]\n    - authority: c\n      block: 10.44.0.0/16\n      vlans: [10, 19]\ny: 1"
+    )
+
+
+def test_onboard_then_validate_then_onboard_again(
+    inventory_copy: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    provider_before = (inventory_copy / "ksm.yml").read_text(encoding="utf-8")
+    code, out, err = run(
+        [
+            "--inventory",
+            str(inventory_copy),
+            "onboard",
+            "hagenow",
+            "--name",
+            "Stadt Hagenow",
+            "--ags",
+            "13076054",
+        ],
+        capsys,
+    )
+    assert (code, err) == (0, "")
+    assert "ansible-vault create --vault-id hagenow@prompt" in out
+    first = (inventory_copy / "hagenow.yml").read_text(encoding="utf-8")
+    assert first.startswith("# yaml-language-server: $schema=../schema/authority.schema.json\n")
+    assert "vault:network_password" in first
+    provider_after = (inventory_copy / "ksm.yml").read_text(encoding="utf-8")
+    added = "    - authority: hagenow\n      block: 10.43.0.0/16\n      vlans: [300, 399]\n"
+    assert provider_after == provider_before.replace(
+        "      vlans: [200, 299]\n", "      vlans: [200, 299]\n" + added
+    )
+
+    code, out, err = run(["--inventory", str(inventory_copy), "validate"], capsys)
+    assert code == 0 and "3 authorities" in out
+
+    code, out, _ = run(
+        ["--inventory", str(inventory_copy), "onboard", "boizenburg", "--name", "Stadt Boizenburg/Elbe"],
+        capsys,
+    )
+    assert code == 0
+    inventory = load_inventory(inventory_copy)
+    assert validate_inventory(inventory) == []
+    blocks = {b.authority: (b.block, b.vlans) for b in inventory.provider.address_plan.authorities}
+    assert blocks["boizenburg"] == (ipaddress.IPv4Network("10.44.0.0/16"), (400, 499))
+    assert blocks["hagenow"] != blocks["boizenburg"]
+    assert (
+        inventory.authorities["boizenburg"].authority.bgp_asn
+        != inventory.authorities["hagenow"].authority.bgp_asn
+    )
+
+
+def test_existing_id_is_refused(inventory_copy: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    before = {p.name: p.read_bytes() for p in inventory_copy.glob("*.yml")}
+    code, _, err = run(["--inventory", str(inventory_copy), "onboard", "lup", "--name", "Nochmal"], capsys)
+    assert code == 1
+    assert "authority 'lup' already exists" in err
+    assert {p.name: p.read_bytes() for p in inventory_copy.glob("*.yml")} == before
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["onboard", "Bad_Id", "--name", "X"], "invalid authority id"),
+        (["onboard", "neu", "--name", "A\nB"], "control character"),
+        (["onboard", "neu", "--name", "X", "--ags", "123"], "8-digit"),
+        (["onboard", "neu"], "Missing option '--name'"),
+    ],
+)
+def test_bad_arguments_are_usage_errors(
+    inventory_copy: Path, capsys: pytest.CaptureFixture[str], argv: list[str], message: str
+) -> None:
+    code, out, err = run(["--inventory", str(inventory_copy), *argv], capsys)
+    assert code == 2
+    assert message in err
+    assert "Traceback" not in out + err
+    assert not (inventory_copy / "neu.yml").exists()
+
+
+def test_plan_onboarding_is_pure(inventory_copy: Path) -> None:
+    inventory = load_inventory(inventory_copy)
+    text = (inventory_copy / "ksm.yml").read_text(encoding="utf-8")
+    result = plan_onboarding(inventory, text, "neu", "Gemeinde Neu", None)
+    assert result.block == ipaddress.IPv4Network("10.43.0.0/16")
+    assert 'ags: "00000000"' in result.authority_text
+    assert sorted(p.name for p in inventory_copy.iterdir()) == ["ksm.yml", "lup.yml", "schwerin.yml"]
+    with pytest.raises(UsageError):
+        plan_onboarding(inventory, text, "9x", "Name", None)
