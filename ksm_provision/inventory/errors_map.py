@@ -16,10 +16,9 @@ def data_loc(data: Any, loc: tuple[Any, ...]) -> Loc:
     kept: list[str | int] = []
     node = data
     for part in loc:
-        if isinstance(node, dict) and part in node:
-            kept.append(part)
-            node = node[part]
-        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+        in_mapping = isinstance(node, dict) and part in node
+        in_sequence = isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
+        if in_mapping or in_sequence:
             kept.append(part)
             node = node[part]
         elif isinstance(node, dict) and isinstance(part, str) and part not in node and part == loc[-1]:
@@ -33,7 +32,10 @@ def _model_at(model: type[BaseModel], loc: Loc) -> type[BaseModel] | None:
     for part in loc:
         if isinstance(part, int):
             continue
-        if not (isinstance(current, type) and issubclass(current, BaseModel)) or part not in current.model_fields:
+        if (
+            not (isinstance(current, type) and issubclass(current, BaseModel))
+            or part not in current.model_fields
+        ):
             return None
         current = _inner_model(current.model_fields[part].annotation)
     return current if isinstance(current, type) and issubclass(current, BaseModel) else None

@@ -68,23 +68,61 @@ def authority_hosts(authority: AuthorityFile) -> list[Host]:
     hosts: list[Host] = []
     for i, server in enumerate(authority.servers):
         hosts.append(
-            Host(server.hostname, aid, server.site, HostKind.SERVER, server.address, server.mac, server.network,
-                 None, tuple(str(r) for r in server.roles), server.os, ("servers", i), server)
+            Host(
+                server.hostname,
+                aid,
+                server.site,
+                HostKind.SERVER,
+                server.address,
+                server.mac,
+                server.network,
+                None,
+                tuple(str(r) for r in server.roles),
+                server.os,
+                ("servers", i),
+                server,
+            )
         )
     for i, client in enumerate(authority.clients):
         hosts.append(
-            Host(client.hostname, aid, client.site, HostKind.CLIENT, client.address, client.mac, client.network,
-                 client.profile, (), "debian12", ("clients", i), client)
+            Host(
+                client.hostname,
+                aid,
+                client.site,
+                HostKind.CLIENT,
+                client.address,
+                client.mac,
+                client.network,
+                client.profile,
+                (),
+                "debian12",
+                ("clients", i),
+                client,
+            )
         )
     for i, entry in enumerate(authority.client_ranges):
         for hostname, address in expand_range(entry):
             hosts.append(
-                Host(hostname, aid, entry.site, HostKind.CLIENT, address, mac_for_address(address), entry.network,
-                     entry.profile, (), "debian12", ("client_ranges", i), entry)
+                Host(
+                    hostname,
+                    aid,
+                    entry.site,
+                    HostKind.CLIENT,
+                    address,
+                    mac_for_address(address),
+                    entry.network,
+                    entry.profile,
+                    (),
+                    "debian12",
+                    ("client_ranges", i),
+                    entry,
+                )
             )
     return hosts
 
 
 def authority_devices(authority: AuthorityFile) -> list[Device]:
     aid = authority.authority.id
-    return [Device(d.hostname, aid, ("network_devices", i), d) for i, d in enumerate(authority.network_devices)]
+    return [
+        Device(d.hostname, aid, ("network_devices", i), d) for i, d in enumerate(authority.network_devices)
+    ]

@@ -70,8 +70,12 @@ class Inventory:
 def _validate(doc: LoadedDocument, model: type[BaseModel]) -> tuple[Any, list[Problem]]:
     if not isinstance(doc.data, dict):
         return None, [
-            Problem(doc.source.file, 1, "the file must be a mapping of top-level keys",
-                    f"start with e.g. `{next(iter(model.model_fields))}:`")
+            Problem(
+                doc.source.file,
+                1,
+                "the file must be a mapping of top-level keys",
+                f"start with e.g. `{next(iter(model.model_fields))}:`",
+            )
         ]
     try:
         return model.model_validate(doc.data), []
@@ -92,15 +96,21 @@ def load_inventory(root: Path) -> Inventory:
 
 def _load_inventory(root: Path) -> Inventory:
     if not root.is_dir():
-        raise UsageError(f"inventory directory '{root}' does not exist", "pass --inventory DIR or set KSM_INVENTORY")
+        raise UsageError(
+            f"inventory directory '{root}' does not exist", "pass --inventory DIR or set KSM_INVENTORY"
+        )
     problems: list[Problem] = []
     provider: ProviderFile | None = None
     provider_source = SourceMap(relative_path(root / PROVIDER_FILE))
     provider_path = root / PROVIDER_FILE
     if not provider_path.exists():
         problems.append(
-            Problem(relative_path(provider_path), 0, "provider file is missing",
-                    "every inventory needs ksm.yml with the address plan and defaults; see README 'Inventory'")
+            Problem(
+                relative_path(provider_path),
+                0,
+                "provider file is missing",
+                "every inventory needs ksm.yml with the address plan and defaults; see README 'Inventory'",
+            )
         )
     else:
         try:
@@ -126,9 +136,12 @@ def _load_inventory(root: Path) -> Inventory:
         aid = authority.authority.id
         if path.stem != aid:
             problems.append(
-                Problem(doc.source.file, doc.source.line_of(("authority", "id")),
-                        f"authority id '{aid}' does not match the file name '{path.name}'",
-                        f"rename the file to {aid}.yml or change the id to '{path.stem}'")
+                Problem(
+                    doc.source.file,
+                    doc.source.line_of(("authority", "id")),
+                    f"authority id '{aid}' does not match the file name '{path.name}'",
+                    f"rename the file to {aid}.yml or change the id to '{path.stem}'",
+                )
             )
             continue
         authorities[aid] = authority

@@ -75,7 +75,11 @@ def load_yaml_file(path: Path, max_bytes: int = MAX_FILE_BYTES, max_nodes: int =
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
         raise InventoryError(
-            [Problem(shown, line, f"byte 0x{raw[exc.start]:02x} is not valid UTF-8", "save the file as UTF-8")]
+            [
+                Problem(
+                    shown, line, f"byte 0x{raw[exc.start]:02x} is not valid UTF-8", "save the file as UTF-8"
+                )
+            ]
         ) from None
     return load_yaml_text(text, shown, max_nodes)
 
@@ -88,9 +92,13 @@ def load_yaml_text(text: str, shown: str, max_nodes: int = MAX_NODES) -> LoadedD
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else 1
         what = exc.problem or exc.context or "malformed YAML"
-        raise InventoryError([Problem(shown, line, f"malformed YAML: {what}", "check indentation and quoting")]) from None
+        raise InventoryError(
+            [Problem(shown, line, f"malformed YAML: {what}", "check indentation and quoting")]
+        ) from None
     except yaml.YAMLError as exc:
-        raise InventoryError([Problem(shown, 1, f"malformed YAML: {exc}", "check the file's syntax")]) from None
+        raise InventoryError(
+            [Problem(shown, 1, f"malformed YAML: {exc}", "check the file's syntax")]
+        ) from None
     source = SourceMap(shown)
     if node is None:
         return LoadedDocument(Path(shown), None, source)
@@ -104,7 +112,7 @@ def load_yaml_text(text: str, shown: str, max_nodes: int = MAX_NODES) -> LoadedD
     return LoadedDocument(Path(shown), data, source)
 
 
-class _AliasBomb(Exception):
+class _AliasBombError(Exception):
     pass
 
 
@@ -145,8 +153,14 @@ def check_expansion(root: yaml.Node, shown: str, max_nodes: int) -> None:
         size(root)
     except RecursionError:
         raise InventoryError(
-            [Problem(shown, root.start_mark.line + 1, "the document is nested too deeply",
-                     "flatten the structure; inventories need only a few levels")]
+            [
+                Problem(
+                    shown,
+                    root.start_mark.line + 1,
+                    "the document is nested too deeply",
+                    "flatten the structure; inventories need only a few levels",
+                )
+            ]
         ) from None
 
 
@@ -164,7 +178,7 @@ class _Builder:
         self.source.lines[loc] = node.start_mark.line + 1
         try:
             return self._node(node, loc)
-        except _AliasBomb:
+        except _AliasBombError:
             self.problems.append(
                 Problem(
                     self.shown,
@@ -178,7 +192,7 @@ class _Builder:
     def _node(self, node: yaml.Node, loc: Loc) -> Any:
         self.count += 1
         if self.count > self.max_nodes:
-            raise _AliasBomb
+            raise _AliasBombError
         if isinstance(node, yaml.MappingNode):
             return self._mapping(node, loc)
         if isinstance(node, yaml.SequenceNode):
@@ -196,22 +210,34 @@ class _Builder:
         for key_node, value_node in node.value:
             if key_node.tag == "tag:yaml.org,2002:merge":
                 self.problems.append(
-                    Problem(self.shown, key_node.start_mark.line + 1, "merge keys (<<) are not supported",
-                            "write the values out or use the settings/profile mechanism")
+                    Problem(
+                        self.shown,
+                        key_node.start_mark.line + 1,
+                        "merge keys (<<) are not supported",
+                        "write the values out or use the settings/profile mechanism",
+                    )
                 )
                 continue
             if not isinstance(key_node, yaml.ScalarNode):
                 self.problems.append(
-                    Problem(self.shown, key_node.start_mark.line + 1, "mapping keys must be plain strings",
-                            "e.g. `hostname: sn-rh-fs01`")
+                    Problem(
+                        self.shown,
+                        key_node.start_mark.line + 1,
+                        "mapping keys must be plain strings",
+                        "e.g. `hostname: sn-rh-fs01`",
+                    )
                 )
                 continue
             key = self._scalar(key_node)
             line = key_node.start_mark.line + 1
             if key in first_line:
                 self.problems.append(
-                    Problem(self.shown, line, f"duplicate key '{key}'",
-                            f"it is already set on line {first_line[key]}; keep one of them")
+                    Problem(
+                        self.shown,
+                        line,
+                        f"duplicate key '{key}'",
+                        f"it is already set on line {first_line[key]}; keep one of them",
+                    )
                 )
                 continue
             first_line[key] = line

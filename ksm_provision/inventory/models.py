@@ -112,7 +112,9 @@ class AuthorityBlock(KsmModel):
     @model_validator(mode="after")
     def _vlan_range_ordered(self) -> Self:
         if self.vlans[0] > self.vlans[1]:
-            raise ValueError(f"VLAN range {list(self.vlans)} is reversed; write [first, last], e.g. [100, 199]")
+            raise ValueError(
+                f"VLAN range {list(self.vlans)} is reversed; write [first, last], e.g. [100, 199]"
+            )
         return self
 
 
@@ -298,16 +300,22 @@ class Interface(KsmModel):
     name: InterfaceName
     description: SafeText = ""
     mode: InterfaceMode
-    network: Identifier | None = Field(default=None, description="access mode: the network (VLAN) of the port")
+    network: Identifier | None = Field(
+        default=None, description="access mode: the network (VLAN) of the port"
+    )
     networks: list[Identifier] = Field(default_factory=list, description="trunk mode: networks carried")
-    address: IPv4If | None = Field(default=None, description="routed mode: address/prefix, e.g. 10.10.255.1/30")
+    address: IPv4If | None = Field(
+        default=None, description="routed mode: address/prefix, e.g. 10.10.255.1/30"
+    )
     ospf: bool = False
     shutdown: bool = False
 
     @model_validator(mode="after")
     def _fields_fit_mode(self) -> Self:
         if self.mode is InterfaceMode.ACCESS and self.network is None:
-            raise ValueError("an access port needs `network:` (the id of its network), e.g. network: pch-clients")
+            raise ValueError(
+                "an access port needs `network:` (the id of its network), e.g. network: pch-clients"
+            )
         if self.mode is InterfaceMode.TRUNK and not self.networks:
             raise ValueError("a trunk needs `networks:`, a list of network ids, e.g. [pch-clients, pch-mgmt]")
         if self.mode is InterfaceMode.ROUTED and self.address is None:
