@@ -11,7 +11,7 @@ import re
 from collections import defaultdict
 from typing import Any
 
-from ksm_provision.inventory.hosts import Host, HostKind
+from ksm_provision.inventory.hosts import Host, HostKind, authority_hosts
 from ksm_provision.inventory.inventory import Inventory
 from ksm_provision.inventory.models import AuthorityFile, ServerRole, SharedService
 from ksm_provision.inventory.settings import effective_settings
@@ -158,8 +158,8 @@ def _dhcp_vars(inventory: Inventory, authority: AuthorityFile, host: Host) -> di
         subnets.append(subnet)
     reservations = [
         {"hostname": h.hostname, "mac": h.mac, "address": str(h.address)}
-        for h in inventory.hosts
-        if h.authority == host.authority and h.network in served and h.mac
+        for h in authority_hosts(authority)  # only this authority's hosts: the estate may hold 100,000
+        if h.network in served and h.mac
     ]
     settings = effective_settings(inventory, host)
     return {
