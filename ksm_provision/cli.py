@@ -57,7 +57,7 @@ def _register() -> None:
 
     inventory_commands.register(ksm)
     # --- commands registered by other modules (keep one line each) ---
-    for name in ("onboard", "lab", "hosts", "network", "workflow", "report"):
+    for name in ("onboard", "lab", "hosts", "change", "network", "workflow", "report"):
         module = _optional_module(name)
         if module is not None:
             module.register(ksm)

@@ -6,7 +6,6 @@ from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 
 import click
-from rich.table import Table
 
 from ksm_provision.commands.common import (
     CliContext,
@@ -18,14 +17,13 @@ from ksm_provision.commands.common import (
     print_json,
     target_option,
 )
-from ksm_provision.commands.progress import task_progress
-from ksm_provision.errors import EXIT_CHANGES_PENDING, EXIT_FAILURE, UsageError
-from ksm_provision.playbook.pipeline import run_hosts, verify_hosts
-from ksm_provision.playbook.results import PlaybookRun, RunMode
-from ksm_provision.playbook.runner import RunSettings
+from ksm_provision.errors import EXIT_FAILURE, UsageError
+from ksm_provision.playbook.pipeline import verify_hosts
 from ksm_provision.playbook.scope import host_scope
 from ksm_provision.render.ansible_inventory import write_ansible_inventory
 from ksm_provision.targets import Target
+from ksm_provision.verify.runner import VerifyResult
+from ksm_provision.workflow.records import VerifyRecord, save_status, utc_now
 
 limit_option = click.option(
     "--limit", metavar="PATTERN", help="Only hosts matching these patterns (comma-separated)."
@@ -72,114 +70,6 @@ def render_ansible(ctx: CliContext, authorities: tuple[str, ...], out: Path) -> 
     click.echo(f"wrote {hosts_file} with {len(inventory.hosts)} hosts")
 
 
-def print_run(run: PlaybookRun, show_diffs: bool) -> None:
-    table = Table(
-        "host",
-        "authority",
-        "status",
-        "changed",
-        "ok",
-        "failed/unreachable",
-        title=f"{run.mode.value}: {len(run.hosts)} hosts",
-    )
-    for host in sorted(run.hosts, key=lambda h: h.host):
-        table.add_row(
-            host.host,
-            host.authority,
-            host.status,
-            str(host.changed),
-            str(host.ok),
-            "; ".join(host.errors)[:120],
-        )
-    out = console()
-    if show_diffs:
-        for host in run.hosts:
-            for change in host.changes:
-                out.print(f"[bold]{host.host}[/bold] ~ {change.task}")
-                if change.diff:
-                    out.print(change.diff.rstrip(), markup=False)
-    out.print(table)
-    verb = "would change" if run.mode is RunMode.PLAN else "changed"
-    out.print(
-        f"{len(run.changed_hosts)} host(s) {verb} ({run.total_changed} task(s)), "
-        f"{len(run.failed_hosts)} failed"
-    )
-
-
-@click.command()
-@authority_option
-@all_option
-@target_option
-@limit_option
-@forks_option
-@vault_option
-@json_option
-@click.option(
-    "--detailed-exitcode", is_flag=True, help="Exit 0: nothing to do, 2: changes pending, 1: error."
-)
-@pass_context
-def plan(
-    ctx: CliContext,
-    authorities: tuple[str, ...],
-    all_authorities: bool,
-    target: str,
-    limit: str | None,
-    forks: int,
-    vault_files: tuple[str, ...],
-    as_json: bool,
-    detailed_exitcode: bool,
-) -> None:
-    """Show what apply would change (Ansible check+diff), secrets redacted."""
-    inventory = ctx.scoped(authorities, all_authorities, required=True)
-    scope = host_scope(inventory, Target(target), limit)
-    with task_progress("plan", not as_json) as progress:
-        run = run_hosts(
-            scope, RunMode.PLAN, RunSettings(forks=forks), progress, parse_vault_files(vault_files)
-        )
-    if as_json:
-        print_json(run)
-    else:
-        print_run(run, show_diffs=True)
-    if run.failed_hosts:
-        raise click.exceptions.Exit(EXIT_FAILURE)
-    if detailed_exitcode and run.changed_hosts:
-        raise click.exceptions.Exit(EXIT_CHANGES_PENDING)
-
-
-@click.command()
-@authority_option
-@all_option
-@target_option
-@limit_option
-@forks_option
-@vault_option
-@json_option
-@pass_context
-def apply(
-    ctx: CliContext,
-    authorities: tuple[str, ...],
-    all_authorities: bool,
-    target: str,
-    limit: str | None,
-    forks: int,
-    vault_files: tuple[str, ...],
-    as_json: bool,
-) -> None:
-    """Apply the inventory to hosts (needs --authority ID or --all)."""
-    inventory = ctx.scoped(authorities, all_authorities, required=True)
-    scope = host_scope(inventory, Target(target), limit)
-    with task_progress("apply", not as_json) as progress:
-        run = run_hosts(
-            scope, RunMode.APPLY, RunSettings(forks=forks), progress, parse_vault_files(vault_files)
-        )
-    if as_json:
-        print_json(run)
-    else:
-        print_run(run, show_diffs=False)
-    if run.failed_hosts:
-        raise click.exceptions.Exit(EXIT_FAILURE)
-
-
 @click.command()
 @authority_option
 @all_option
@@ -209,6 +99,7 @@ def verify(
     )
     with status:
         result = verify_hosts(scope, junit, parse_vault_files(vault_files))
+    _record_verification(result, scope.authority_of, target)
     if as_json:
         print_json(
             {
@@ -229,8 +120,26 @@ def verify(
         raise click.exceptions.Exit(EXIT_FAILURE)
 
 
+def _record_verification(result: VerifyResult, authority_of: dict[str, str], target: str) -> None:
+    """Keep each authority's pass rate for `ksm report`."""
+    for authority in sorted(set(authority_of.values())):
+        checks = [c for c in result.checks if authority_of.get(c.host) == authority]
+        if not checks:
+            continue
+        failed = sum(not c.passed for c in checks)
+        save_status(
+            VerifyRecord(
+                time=utc_now(),
+                authority=authority,
+                target=target,
+                passed=failed == 0,
+                checks=len(checks),
+                failed=failed,
+                pass_rate=(len(checks) - failed) / len(checks),
+            )
+        )
+
+
 def register(group: click.Group) -> None:
     group.add_command(render_group)
-    group.add_command(plan)
-    group.add_command(apply)
     group.add_command(verify)

@@ -33,8 +33,11 @@ def matches(hostname: str, limit: str | None) -> bool:
     return limit is None or any(fnmatch.fnmatchcase(hostname, p.strip()) for p in limit.split(","))
 
 
-def lab_connections(inventory: Inventory) -> dict[str, Connection]:
-    """Representative inventory host -> its lab stand-in, for the authorities of *inventory*."""
+def lab_connections(inventory: Inventory, only: set[str] | None = None) -> dict[str, Connection]:
+    """Representative inventory host -> its lab stand-in, for the authorities of *inventory*.
+
+    With *only*, a stand-in is kept when any inventory host it represents is in *only*.
+    """
     from ksm_provision.lab.manager import Lab
     from ksm_provision.lab.state import NodeKind
 
@@ -49,6 +52,8 @@ def lab_connections(inventory: Inventory) -> dict[str, Connection]:
         representative = node.spec.represents[0] if node.spec.represents else node.spec.hostname
         if representative not in inventory.hosts_by_name:
             continue
+        if only is not None and only.isdisjoint(node.spec.represents or (representative,)):
+            continue
         login = lab.login(node.spec.name)
         connections[representative] = Connection(
             address=login.address,
@@ -60,9 +65,14 @@ def lab_connections(inventory: Inventory) -> dict[str, Connection]:
     return connections
 
 
-def host_scope(inventory: Inventory, target: Target, limit: str | None = None) -> HostScope:
+def host_scope(
+    inventory: Inventory, target: Target, limit: str | None = None, only: set[str] | None = None
+) -> HostScope:
+    """The hosts of *inventory* (optionally only the named ones) and how to reach them."""
     if target is Target.LAB:
-        connections = lab_connections(inventory)
+        connections = lab_connections(inventory, only)
+        if not connections and only is not None:
+            return HostScope(inventory, [], {})
         if not connections:
             wanted = " ".join(f"--authority {a}" for a in inventory.authorities)
             raise LabError(
@@ -70,9 +80,11 @@ def host_scope(inventory: Inventory, target: Target, limit: str | None = None) -
             )
         hosts = [inventory.hosts_by_name[name] for name in connections]
     else:
-        hosts = list(inventory.hosts)
+        hosts = [h for h in inventory.hosts if only is None or h.hostname in only]
         connections = {h.hostname: Connection(address=str(h.address)) for h in hosts}
     hosts = [h for h in hosts if matches(h.hostname, limit)]
+    if not hosts and only is not None:
+        return HostScope(inventory, [], {})
     if not hosts:
         raise UsageError(
             f"--limit {limit!r} matches no host in scope", "see `ksm inventory list` for host names"

@@ -1,0 +1,85 @@
+"""Terminal rendering of change runs (plan, apply, drift): hosts and devices."""
+
+from __future__ import annotations
+
+from rich.table import Table
+
+from ksm_provision.commands.common import console
+from ksm_provision.network.results import NetworkPlan
+from ksm_provision.playbook.results import PlaybookRun, RunMode
+from ksm_provision.workflow.orchestrate import ChangeRun
+
+
+def print_host_details(run: PlaybookRun) -> None:
+    out = console()
+    for host in sorted(run.hosts, key=lambda h: h.host):
+        for change in host.changes:
+            out.print(f"[bold]{host.host}[/bold] ~ {change.task}")
+            if change.diff:
+                out.print(change.diff.rstrip(), markup=False)
+
+
+def host_table(run: PlaybookRun) -> Table:
+    table = Table(
+        "host", "authority", "status", "changed", "ok", "problems", title=f"hosts: {len(run.hosts)}"
+    )
+    for host in sorted(run.hosts, key=lambda h: h.host):
+        table.add_row(
+            host.host,
+            host.authority,
+            host.status,
+            str(host.changed),
+            str(host.ok),
+            "; ".join(host.errors)[:160],
+        )
+    return table
+
+
+def print_device_details(run: ChangeRun) -> None:
+    if not isinstance(run.devices, NetworkPlan):
+        return
+    out = console()
+    for device in run.devices.devices:
+        if not device.remediation:
+            continue
+        out.print(f"[bold]{device.hostname}[/bold] ({device.platform}) remediation:")
+        out.print("\n".join(f"  {line}" for line in device.remediation), markup=False)
+        out.print(f"[bold]{device.hostname}[/bold] rollback:")
+        out.print("\n".join(f"  {line}" for line in device.rollback) or "  (nothing)", markup=False)
+
+
+def device_table(run: ChangeRun) -> Table:
+    devices = run.devices.devices
+    table = Table(
+        "device", "authority", "platform", "status", "commands", "messages", title=f"devices: {len(devices)}"
+    )
+    for device in devices:
+        commands = device.remediation if isinstance(run.devices, NetworkPlan) else device.commands  # type: ignore[union-attr]
+        table.add_row(
+            device.hostname,
+            device.authority,
+            device.platform,
+            str(device.status),
+            str(len(commands)),
+            "; ".join(device.messages)[:160],
+        )
+    return table
+
+
+def print_change_run(run: ChangeRun, details: bool) -> None:
+    out = console()
+    if details:
+        print_host_details(run.hosts)
+        print_device_details(run)
+    if run.hosts.hosts:
+        out.print(host_table(run.hosts))
+    if run.devices.devices:
+        out.print(device_table(run))
+    verb = "would change" if run.mode is RunMode.PLAN else "changed"
+    summary = (
+        f"{len(run.changed_hosts)} host(s) and {len(run.changed_devices)} device(s) {verb}, "
+        f"{len(run.failed)} failed"
+    )
+    if run.rolled_back:
+        summary += f" (rolled back: {', '.join(run.rolled_back)})"
+    out.print(summary)
