@@ -87,9 +87,7 @@ def run(authorities: int = 100, whole: bool = True) -> dict[str, float]:
         git(repo, "add", "-A")
         git(repo, "commit", "-q", "-m", "estate")
         inventory, loading = timed(lambda: load_inventory(repo / "inventories"))
-        print(
-            f"estate: {authorities} authorities; inventory loaded in {loading:.1f} s (not counted)"
-        )
+        print(f"estate: {authorities} authorities; inventory loaded in {loading:.1f} s (not counted)")
         for name, (anchor, old, new) in scenarios(k).items():
             path = repo / "inventories" / f"{aid}.yml"
             original = path.read_text(encoding="utf-8")

@@ -34,8 +34,12 @@ def measure(name: str, settings: RunSettings, hosts_per_authority: int) -> dict[
     with throwaway_lab(f"bench-{name.split()[0]}") as lab:
         os.environ["KSM_LAB_DIR"] = str(lab.config.lab_dir)
         os.environ["KSM_LAB_INSTANCE"] = str(lab.config.instance)
-        plan = plan_lab(inventory, hosts_per_authority=hosts_per_authority, instance=lab.config.instance,
-                        port=lab.config.ssh_port)
+        plan = plan_lab(
+            inventory,
+            hosts_per_authority=hosts_per_authority,
+            instance=lab.config.instance,
+            port=lab.config.ssh_port,
+        )
         lab.up(plan.specs)
         scope = host_scope(inventory, Target.LAB)
         figures: dict[str, float] = {"hosts": len(scope.hosts)}

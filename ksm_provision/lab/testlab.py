@@ -66,7 +66,9 @@ def throwaway_lab(name: str) -> Iterator[Lab]:
     """A fresh, empty lab named *name* on a claimed instance; torn down on exit, whatever happens."""
     with _claimed_instance() as instance:
         port = int(os.environ.get("KSM_LAB_SSH_PORT") or 22)
-        lab = Lab(LabConfig(lab_dir=tests_root() / f"instance-{instance}" / name, instance=instance, ssh_port=port))
+        lab = Lab(
+            LabConfig(lab_dir=tests_root() / f"instance-{instance}" / name, instance=instance, ssh_port=port)
+        )
         try:
             yield lab
         finally:

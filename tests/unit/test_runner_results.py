@@ -15,13 +15,20 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def test_diff_text_is_a_unified_diff() -> None:
-    diff = {"before": "server a\n", "after": "server b\n", "before_header": "/etc/x", "after_header": "/etc/x"}
+    diff = {
+        "before": "server a\n",
+        "after": "server b\n",
+        "before_header": "/etc/x",
+        "after_header": "/etc/x",
+    }
     assert _diff_text([diff]) == "--- /etc/x\n+++ /etc/x\n@@ -1 +1 @@\n-server a\n+server b\n"
 
 
 def test_events_become_typed_results_with_secrets_redacted() -> None:
     collect = _EventCollector({"h1": "lup"}, Redactor(["s3cr3t-value"]), None)
-    collect({"event": "runner_on_ok", "event_data": {"host": "h1", "task": "Ensure x", "res": {"changed": False}}})
+    collect(
+        {"event": "runner_on_ok", "event_data": {"host": "h1", "task": "Ensure x", "res": {"changed": False}}}
+    )
     collect(
         {
             "event": "runner_on_ok",
@@ -69,7 +76,12 @@ def test_junit_report_becomes_check_results(tmp_path: Path) -> None:
 def test_checks_follow_the_hosts_roles() -> None:
     inventory = load_inventory(REPO / "inventories")
     fileserver = checks_for(host_vars(inventory, inventory.hosts_by_name["lup-pch-fs01"]))
-    assert {c.name for c in fileserver} >= {"share Bauamt", "ntp servers", "admin lup-admin", "sshd hardening"}
+    assert {c.name for c in fileserver} >= {
+        "share Bauamt",
+        "ntp servers",
+        "admin lup-admin",
+        "sshd hardening",
+    }
     dhcp = checks_for(host_vars(inventory, inventory.hosts_by_name["lup-lwl-dhcp01"]))
     (reservations,) = [c for c in dhcp if c.kind == "dhcp"]
     assert len(reservations.params["reservations"]) == 180
