@@ -71,6 +71,11 @@ def steps() -> list[Step]:
         Step("Apply: configure every lab host and device", ["apply", *scope]),
         Step("Apply again: must change nothing (idempotency)", ["apply", *scope, "--json"], json_out=True),
         Step("Verify: testinfra checks generated from the inventory", ["verify", *scope]),
+        Step("Drift check: live state equals the files (exit 2 would mean drift)", ["drift", *scope]),
+        Step(
+            "Report for management: build/report.html (open it in a browser)",
+            ["report", "--out", str(REPO / "build" / "report.html")],
+        ),
     ]
 
 
@@ -92,6 +97,7 @@ def main() -> int:
     env = dict(os.environ)
     env["KSM_LAB_ONLY"] = "1"
     env.setdefault("KSM_VAULT_PASSWORDS_DIR", str(REPO / "inventories" / "vault" / "sample-passwords"))
+    (REPO / "build").mkdir(exist_ok=True)
     outcomes = []
     for step in steps():
         outcome = run(step, env)

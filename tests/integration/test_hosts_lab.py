@@ -151,3 +151,25 @@ def test_no_secret_reaches_any_output(
     for secret in secrets:
         for text in texts:
             assert secret not in text
+
+
+def test_report_after_lab_apply_in_browser(
+    lab_twin: LabTwin, schwerin_applied: dict[str, Any], tmp_path: Path
+) -> None:
+    """The management report from the records real applies and verifications left, in Chromium."""
+    from tests.integration.test_report_browser import chromium
+
+    ksm(lab_twin.env, "verify", "--authority", "schwerin", "--target", "lab")
+    report = ksm_json(lab_twin.env, "report", "--authority", "schwerin")
+    (schwerin,) = report["authorities"]
+    assert schwerin["last_apply"]["result"] == "success" and schwerin["last_apply"]["target"] == "lab"
+    assert schwerin["verification"]["pass_rate"] == 1.0
+    assert schwerin["estate"]["clients"]["total"] == 417
+    page = tmp_path / "report.html"
+    ksm(lab_twin.env, "report", "--authority", "schwerin", "--out", str(page))
+    dom = chromium(page, tmp_path / "profile", "--dump-dom").stdout
+    assert "Landeshauptstadt Schwerin" in dom and "417" in dom and "100,0" in dom
+    assert "Ludwigslust" not in dom and "lup-" not in dom
+    shot = tmp_path / "report.png"
+    chromium(page, tmp_path / "profile2", f"--screenshot={shot}")
+    assert shot.stat().st_size > 20_000

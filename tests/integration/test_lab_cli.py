@@ -21,9 +21,9 @@ INVENTORIES = Path(__file__).resolve().parents[2] / "inventories"
 
 def test_lab_up_status_down() -> None:
     if os.geteuid() != 0 or shutil.which("vtysh") is None:
-        pytest.skip("needs root and frr")
+        pytest.fail("needs root and frr (make test installs frr and runs as root)")
     if not (INVENTORIES / "ksm.yml").exists():
-        pytest.skip("no inventories/ in this checkout")
+        pytest.fail("no inventories/ in this checkout")
     with throwaway_lab("cli") as lab:
         run_cli(lab.config.lab_dir, lab.config.instance)
 

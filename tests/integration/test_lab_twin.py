@@ -96,7 +96,7 @@ def _missing_tools() -> str | None:
 def lab() -> Iterator[Lab]:
     reason = _missing_tools()
     if reason:
-        pytest.skip(reason)
+        pytest.fail(f"the lab twin cannot run here: {reason} (make test installs and runs as root)")
     with throwaway_lab("twin") as the_lab:
         the_lab.up(specs_for(the_lab.config.instance))
         yield the_lab
@@ -307,7 +307,7 @@ def test_only_loopback_addresses_are_accepted() -> None:
 
 def test_duplicate_addresses_are_refused(tmp_path: Path) -> None:
     if os.geteuid() != 0:
-        pytest.skip("needs root")
+        pytest.fail("needs root, as make test and CI run")
     twin = LabNodeSpec(name="twin", kind=NodeKind.HOST, authority="a", address="127.199.9.9", hostname="t")
     other = twin.model_copy(update={"name": "other"})
     with pytest.raises(LabError, match="used by 2 nodes"):  # refused before anything is built

@@ -50,7 +50,7 @@ def png_size(path: Path) -> tuple[int, int]:
 @pytest.fixture(scope="module")
 def page(tmp_path_factory: pytest.TempPathFactory) -> Path:
     if not Path(CHROMIUM).exists() and shutil.which("chromium") is None:
-        pytest.skip("chromium is not installed (make deb-packages)")
+        pytest.fail("chromium is not installed: run `make deb-packages` (make test does)")
     base = tmp_path_factory.mktemp("report")
     state = base / "state"
     state.mkdir()

@@ -1,0 +1,219 @@
+"""Network devices end to end on the lab twin: real FRR routers and the IOS switch simulator.
+
+Apply both sample authorities, prove the second apply sends nothing, break pushes on purpose
+(dropped session, rejected command, on a switch and on a real FRR router) and check that each
+device is back on its backup, that an authority-scoped apply leaves the other authority alone and
+that backups hold no secret. Every test leaves the devices as it found them: applied, faults cleared.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ksm_provision.inventory.inventory import Inventory
+from ksm_provision.lab.manager import Lab
+from ksm_provision.lab.switches import state_dir
+from ksm_provision.lab.switchsim import Faults, clear_faults, set_faults
+from ksm_provision.network.pipeline import apply_devices, backup_devices, device_scope, plan_devices
+from ksm_provision.network.platforms import platform_info
+from ksm_provision.network.push import DeviceJob, apply_device
+from ksm_provision.network.remediation import parse, remediate
+from ksm_provision.network.results import ApplyStatus, NetworkApply, PlanStatus
+from ksm_provision.network.secrets import read_vault
+from ksm_provision.network.session import DeviceSession, Timeouts, lab_endpoint
+from ksm_provision.playbook.vault import vault_access
+from ksm_provision.targets import Target
+from tests.integration.lab_helpers import ksm
+
+pytestmark = [pytest.mark.lab, pytest.mark.slow, pytest.mark.integration]
+
+FAST = Timeouts(connect=10, command=10, device=120)
+SWITCH = "lup-pch-sw02"
+ROUTER = "lup-lwl-rt01"
+
+
+@dataclasses.dataclass(frozen=True)
+class Net:
+    inventory: Inventory
+    lab: Lab
+    env: dict[str, str]
+    first_apply: NetworkApply
+
+    def device(self, hostname: str) -> Any:
+        return self.inventory.devices_by_name[hostname]
+
+    def running(self, hostname: str) -> str:
+        with DeviceSession(lab_endpoint(self.device(hostname), self.lab), FAST) as session:
+            return session.running_config()
+
+    def configure(self, hostname: str, commands: list[str]) -> None:
+        """A hand edit on the device, as an engineer at the console would make it."""
+        with DeviceSession(lab_endpoint(self.device(hostname), self.lab), FAST) as session:
+            session.send_config(commands)
+
+    def switch_state(self, hostname: str) -> Path:
+        state = self.lab.state()
+        assert state is not None
+        node = next(n for n in state.nodes.values() if hostname in n.spec.represents)
+        return Path(state_dir(node))
+
+    def apply(self, inventory: Inventory | None = None, limit: str | None = None) -> NetworkApply:
+        return apply_devices(
+            inventory or self.inventory, Target.LAB, lab=self.lab, limit=limit, timeouts=FAST
+        )
+
+    def in_sync(self, hostname: str) -> bool:
+        plan = plan_devices(self.inventory, Target.LAB, lab=self.lab, limit=hostname, timeouts=FAST)
+        return plan.devices[0].status is PlanStatus.IN_SYNC
+
+
+@pytest.fixture(scope="module")
+def net(lab_twin: Any) -> Iterator[Net]:
+    inventory: Inventory = lab_twin.inventory
+    lab: Lab = lab_twin.lab
+    first = apply_devices(inventory, Target.LAB, lab=lab, timeouts=Timeouts(command=30))
+    net = Net(inventory, lab, lab_twin.env, first)
+    yield net
+    clear_faults(net.switch_state(SWITCH))
+
+
+def _drift(net: Net) -> None:
+    """Hand edits on the switch so that the next apply has something to push."""
+    net.configure(
+        SWITCH,
+        ["interface GigabitEthernet1/0/1", "description von Hand", "exit", "no ntp server 10.40.1.123"],
+    )
+
+
+def test_apply_configures_both_authorities_and_the_second_apply_sends_nothing(net: Net) -> None:
+    first = net.first_apply
+    assert {d.hostname for d in first.devices} == {d.hostname for d in net.inventory.devices}
+    assert {d.authority for d in first.devices} == {"lup", "schwerin"}
+    assert first.ok, [
+        (d.hostname, d.status, d.messages) for d in first.devices if d.status not in ("changed", "unchanged")
+    ]
+
+    second = net.apply()
+    assert [d.status for d in second.devices] == [ApplyStatus.UNCHANGED] * len(second.devices)
+    assert second.commands_sent == 0
+    plan = plan_devices(net.inventory, Target.LAB, lab=net.lab, timeouts=FAST)
+    assert plan.changed_devices == [] and plan.failed_devices == []
+
+
+def test_the_pushed_configs_read_back_as_rendered(net: Net) -> None:
+    """What the templates produce is what the devices show (order and form), apart from lines the
+    device adds itself (version, unused ports at their default)."""
+    scope = device_scope(net.inventory, Target.LAB, lab=net.lab, limit=f"{ROUTER},{SWITCH}")
+    for job in scope.jobs:
+        running = net.running(job.hostname)
+        rendered = [line for line in job.intended.splitlines() if line.strip() not in ("!", "")]
+        shown = iter(line for line in running.splitlines() if line.strip() not in ("!", ""))
+        missing = [line for line in rendered if not any(line == seen for seen in shown)]
+        assert missing == [], f"{job.hostname}: rendered lines missing or in another order on the device"
+
+
+def test_session_dropped_mid_push_rolls_back_to_the_backup(net: Net) -> None:
+    _drift(net)
+    before = net.running(SWITCH)
+    set_faults(net.switch_state(SWITCH), Faults(drop_after_config_lines=2))
+    try:
+        result = net.apply(limit=SWITCH).devices[0]
+    finally:
+        clear_faults(net.switch_state(SWITCH))
+    assert result.status is ApplyStatus.ROLLED_BACK, result.messages
+    assert result.consistent
+    assert any("rolled back" in m for m in result.messages)
+    assert net.running(SWITCH) == before
+    assert net.apply(limit=SWITCH).devices[0].status is ApplyStatus.CHANGED
+    assert net.in_sync(SWITCH)
+
+
+def test_rejected_command_rolls_back_to_the_backup(net: Net) -> None:
+    _drift(net)
+    before = net.running(SWITCH)
+    set_faults(net.switch_state(SWITCH), Faults(reject_commands=(r"^ntp server",)))
+    try:
+        result = net.apply(limit=SWITCH).devices[0]
+    finally:
+        clear_faults(net.switch_state(SWITCH))
+    assert result.status is ApplyStatus.ROLLED_BACK
+    assert any("refused a command" in m and "ntp server" in m for m in result.messages)
+    assert result.rollback_commands == ("configure replace flash:ksm-rollback.cfg force",)
+    assert net.running(SWITCH) == before
+    assert net.apply(limit=SWITCH).devices[0].status is ApplyStatus.CHANGED
+
+
+def test_frr_router_rejecting_a_command_is_rolled_back_by_remediation(net: Net) -> None:
+    net.configure(ROUTER, ["interface vlan111", "description von Hand", "exit"])
+    before = net.running(ROUTER)
+    job: DeviceJob = device_scope(net.inventory, Target.LAB, lab=net.lab, limit=ROUTER).jobs[0]
+    # An intended config the real FRR refuses half-way: the first change lands, the second fails.
+    broken = job.intended.replace(
+        " ip ospf network point-to-point\n", " ip ospf network point-to-point\n ip ospf no-such-thing 7\n", 1
+    )
+    result = apply_device(dataclasses.replace(job, intended=broken), FAST)
+    assert result.status is ApplyStatus.ROLLED_BACK, result.messages
+    assert "description LWL Clients" in result.commands
+    assert "description von Hand" in result.rollback_commands
+    assert net.running(ROUTER) == before
+    assert net.apply(limit=ROUTER).devices[0].status is ApplyStatus.CHANGED
+
+
+def test_authority_scoped_apply_touches_no_device_of_the_other_authority(net: Net) -> None:
+    schwerin = [d.hostname for d in net.inventory.devices if d.authority == "schwerin"]
+    net.configure("sn-sh-sw01", ["interface GigabitEthernet1/0/5", "description von Hand", "exit"])
+    _drift(net)
+    before = {hostname: net.running(hostname) for hostname in schwerin}
+
+    result = net.apply(inventory=net.inventory.select(["lup"]))
+
+    assert {d.authority for d in result.devices} == {"lup"}
+    assert result.changed_devices == [SWITCH]
+    assert {hostname: net.running(hostname) for hostname in schwerin} == before
+    assert not net.in_sync("sn-sh-sw01")  # the hand edit in Schwerin is still there
+    assert net.apply(inventory=net.inventory.select(["schwerin"])).changed_devices == ["sn-sh-sw01"]
+
+
+def test_backup_is_stable_and_holds_no_secret(net: Net, tmp_path: Path) -> None:
+    first = backup_devices(net.inventory, Target.LAB, tmp_path / "a", lab=net.lab, timeouts=FAST)
+    second = backup_devices(net.inventory, Target.LAB, tmp_path / "b", lab=net.lab, timeouts=FAST)
+    assert not first.failed_devices and not second.failed_devices
+    secrets = [
+        str(v)
+        for access in vault_access(net.inventory)
+        for v in read_vault(access).values()
+        if len(str(v)) >= 4
+    ]
+    for device in net.inventory.devices:
+        a = (tmp_path / "a" / device.authority / f"{device.hostname}.conf").read_text()
+        assert a == (tmp_path / "b" / device.authority / f"{device.hostname}.conf").read_text()
+        assert f"hostname {device.hostname}" in a
+        assert "Current configuration" not in a and "Building configuration" not in a
+        assert not [s for s in secrets if s in a], (
+            f"a vault value leaked into the backup of {device.hostname}"
+        )
+        if device.model.platform == "cisco_ios":
+            assert "v3 auth sha ******** priv aes 128 ********" in a
+
+
+def test_backup_compares_with_the_render(net: Net, tmp_path: Path) -> None:
+    """`ksm render network` and `ksm network backup` write the same layout; a device's backup
+    parses to the same config as its render (secrets masked on both sides)."""
+    ksm(net.env, "render", "network", "--out", str(tmp_path / "render"))
+    ksm(net.env, "network", "backup", "--target", "lab", "--out", str(tmp_path / "backup"))
+    for device in net.inventory.devices:
+        info = platform_info(device.model.platform)
+        relative = Path(device.authority) / f"{device.hostname}.conf"
+        rendered = parse(info, (tmp_path / "render" / relative).read_text())
+        backed_up = parse(info, (tmp_path / "backup" / relative).read_text())
+        assert remediate(backed_up, rendered).empty, device.hostname
+
+
+def test_cli_plan_reports_nothing_to_do(net: Net) -> None:
+    result = ksm(net.env, "network", "plan", "--target", "lab", "--all", "--detailed-exitcode", "--json")
+    assert '"status": "in_sync"' in result.stdout and '"status": "changes"' not in result.stdout
