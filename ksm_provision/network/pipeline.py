@@ -1,0 +1,296 @@
+"""Plan, apply and back up the network devices of an inventory, in parallel.
+
+The inventory passed in is already scoped to the authorities of the run (``Inventory.select``):
+only its devices are rendered, only its authorities' vaults are opened (each device gets its own
+authority's secrets), and in lab mode every stand-in must belong to the device's authority. All
+addresses pass the lab-only guard before the first session opens.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
+
+from ksm_provision.errors import UsageError
+from ksm_provision.inventory.hosts import Device
+from ksm_provision.inventory.inventory import Inventory
+from ksm_provision.network.backup import write_backup
+from ksm_provision.network.intended import render_device
+from ksm_provision.network.push import (
+    BackupHook,
+    DeviceJob,
+    SessionFactory,
+    apply_device,
+    plan_device,
+)
+from ksm_provision.network.results import (
+    ApplyStatus,
+    DeviceApply,
+    DevicePlan,
+    NetworkApply,
+    NetworkPlan,
+    PlanStatus,
+    ResultModel,
+)
+from ksm_provision.network.secrets import ConfigRedactor, NetworkSecrets, network_secrets
+from ksm_provision.network.session import (
+    DeviceSession,
+    Endpoint,
+    Timeouts,
+    lab_endpoint,
+    production_endpoint,
+)
+from ksm_provision.playbook.scope import matches
+from ksm_provision.playbook.vault import vault_access
+from ksm_provision.safety import check_addresses
+from ksm_provision.targets import Target
+
+if TYPE_CHECKING:
+    from ksm_provision.lab.manager import Lab
+
+DEFAULT_WORKERS = 8
+#: (device hostname, step, status), the same shape as the hosts pipeline's progress callback.
+ProgressCallback = Callable[[str, str, str], None]
+J = TypeVar("J")
+R = TypeVar("R")
+
+
+@dataclass(frozen=True)
+class DeviceScope:
+    """The devices of a run with their intended configs and endpoints, ready to connect."""
+
+    jobs: tuple[DeviceJob, ...]
+    redact: ConfigRedactor
+    target: Target
+
+
+def scoped_devices(inventory: Inventory, limit: str | None = None) -> list[Device]:
+    devices = [d for d in inventory.devices if matches(d.hostname, limit)]
+    if limit and not devices:
+        raise UsageError(
+            f"--limit {limit!r} matches no network device in scope",
+            "see `ksm inventory list` for device names",
+        )
+    return devices
+
+
+def authority_secrets(
+    inventory: Inventory, authorities: Sequence[str], explicit_vaults: dict[str, Path] | None = None
+) -> dict[str, NetworkSecrets]:
+    """Each authority's network secrets, from its own vault only."""
+    if not authorities:
+        return {}
+    accesses = vault_access(inventory.select(authorities), explicit_vaults)
+    return {
+        a.authority: network_secrets(inventory.authorities[a.authority].network_settings, a) for a in accesses
+    }
+
+
+def device_scope(
+    inventory: Inventory,
+    target: Target,
+    *,
+    lab: Lab | None = None,
+    limit: str | None = None,
+    explicit_vaults: dict[str, Path] | None = None,
+) -> DeviceScope:
+    """Render every device in scope and resolve how to reach it; no connection is made here."""
+    devices = scoped_devices(inventory, limit)
+    secrets = authority_secrets(inventory, sorted({d.authority for d in devices}), explicit_vaults)
+    redact = ConfigRedactor([value for s in secrets.values() for value in s.values()])
+    if target is Target.LAB and devices:
+        from ksm_provision.lab.manager import Lab
+
+        lab = lab or Lab()
+    endpoints: dict[str, Endpoint] = {}
+    for device in devices:
+        if target is Target.LAB:
+            assert lab is not None
+            endpoints[device.hostname] = lab_endpoint(device, lab)
+        else:
+            network_settings = inventory.authorities[device.authority].network_settings
+            endpoints[device.hostname] = production_endpoint(
+                device, network_settings, secrets[device.authority]
+            )
+    check_addresses((e.address for e in endpoints.values()), "SSH session to a network device")
+    jobs = tuple(
+        DeviceJob(d, render_device(inventory, d, secrets[d.authority]), endpoints[d.hostname], redact)
+        for d in devices
+    )
+    return DeviceScope(jobs, redact, target)
+
+
+def _run_pool(
+    jobs: Sequence[J],
+    work: Callable[[J], R],
+    workers: int,
+    name: Callable[[J], str],
+    fail: Callable[[J, str], R],
+) -> list[R]:
+    """Run *work* on every job with a pool of *workers* threads; an unexpected error fails one job only."""
+
+    def guarded(job: J) -> R:
+        try:
+            return work(job)
+        except Exception as exc:  # a bug must not take the other devices down
+            return fail(job, f"internal error on {name(job)}: {type(exc).__name__}: {exc}")
+
+    if workers <= 1 or len(jobs) <= 1:
+        return [guarded(j) for j in jobs]
+    with ThreadPoolExecutor(max_workers=min(workers, len(jobs)), thread_name_prefix="ksm-net") as pool:
+        return list(pool.map(guarded, jobs))
+
+
+def _report(progress: ProgressCallback | None, hostname: str, step: str, status: str) -> None:
+    if progress is not None:
+        progress(hostname, step, status)
+
+
+def plan_devices(
+    inventory: Inventory,
+    target: Target,
+    *,
+    lab: Lab | None = None,
+    limit: str | None = None,
+    workers: int = DEFAULT_WORKERS,
+    timeouts: Timeouts | None = None,
+    progress: ProgressCallback | None = None,
+    explicit_vaults: dict[str, Path] | None = None,
+    connect: SessionFactory = DeviceSession,
+) -> NetworkPlan:
+    """Per device: the remediation that turns its running config into the intended one, and the rollback."""
+    scope = device_scope(inventory, target, lab=lab, limit=limit, explicit_vaults=explicit_vaults)
+    budget = timeouts or Timeouts()
+
+    def work(job: DeviceJob) -> DevicePlan:
+        result = plan_device(job, budget, connect)
+        _report(progress, job.hostname, "network plan", str(result.status))
+        return result
+
+    def fail(job: DeviceJob, message: str) -> DevicePlan:
+        return DevicePlan(
+            hostname=job.hostname,
+            authority=job.device.authority,
+            platform=str(job.device.model.platform),
+            role=str(job.device.model.role),
+            status=PlanStatus.FAILED,
+            messages=(scope.redact(message),),
+        )
+
+    results = _run_pool(scope.jobs, work, workers, lambda j: j.hostname, fail)
+    return NetworkPlan(target=str(target), devices=tuple(sorted(results, key=_order)))
+
+
+def apply_devices(
+    inventory: Inventory,
+    target: Target,
+    *,
+    lab: Lab | None = None,
+    limit: str | None = None,
+    workers: int = DEFAULT_WORKERS,
+    timeouts: Timeouts | None = None,
+    progress: ProgressCallback | None = None,
+    explicit_vaults: dict[str, Path] | None = None,
+    backup_dir: Path | None = None,
+    connect: SessionFactory = DeviceSession,
+) -> NetworkApply:
+    """Push every device's remediation with backup, confirmation and rollback (see ``push``)."""
+    scope = device_scope(inventory, target, lab=lab, limit=limit, explicit_vaults=explicit_vaults)
+    budget = timeouts or Timeouts()
+    hook: BackupHook | None = None
+    if backup_dir is not None:
+        out = backup_dir
+
+        def hook(device: Device, running: str) -> None:
+            write_backup(out, device, running, scope.redact)
+
+    def work(job: DeviceJob) -> DeviceApply:
+        result = apply_device(job, budget, connect, hook)
+        _report(progress, job.hostname, "network apply", str(result.status))
+        return result
+
+    def fail(job: DeviceJob, message: str) -> DeviceApply:
+        return DeviceApply(
+            hostname=job.hostname,
+            authority=job.device.authority,
+            platform=str(job.device.model.platform),
+            role=str(job.device.model.role),
+            status=ApplyStatus.FAILED,
+            consistent=False,
+            messages=(scope.redact(message), "the device may have been changed: check it against its backup"),
+        )
+
+    results = _run_pool(scope.jobs, work, workers, lambda j: j.hostname, fail)
+    return NetworkApply(target=str(target), devices=tuple(sorted(results, key=_order)))
+
+
+# --------------------------------------------------------------------------- backup
+
+
+class DeviceBackup(ResultModel):
+    hostname: str
+    authority: str
+    path: str | None = None
+    ok: bool
+    message: str = ""
+    seconds: float = 0.0
+
+
+class NetworkBackup(ResultModel):
+    target: str
+    out: str
+    devices: tuple[DeviceBackup, ...] = ()
+
+    @property
+    def failed_devices(self) -> list[str]:
+        return [d.hostname for d in self.devices if not d.ok]
+
+
+def backup_devices(
+    inventory: Inventory,
+    target: Target,
+    out: Path,
+    *,
+    lab: Lab | None = None,
+    limit: str | None = None,
+    workers: int = DEFAULT_WORKERS,
+    timeouts: Timeouts | None = None,
+    progress: ProgressCallback | None = None,
+    explicit_vaults: dict[str, Path] | None = None,
+    connect: SessionFactory = DeviceSession,
+) -> NetworkBackup:
+    """Store each device's running config under ``out/<authority>/<device>.conf``, secrets stripped."""
+    scope = device_scope(inventory, target, lab=lab, limit=limit, explicit_vaults=explicit_vaults)
+    budget = timeouts or Timeouts()
+
+    def work(job: DeviceJob) -> DeviceBackup:
+        started = time.monotonic()
+        try:
+            with connect(job.endpoint, budget) as session:
+                running = session.running_config()
+            path = write_backup(out, job.device, running, scope.redact)
+            result = DeviceBackup(
+                hostname=job.hostname,
+                authority=job.device.authority,
+                path=str(path),
+                ok=True,
+                seconds=round(time.monotonic() - started, 3),
+            )
+        except Exception as exc:
+            result = fail(job, scope.redact(f"{type(exc).__name__}: {exc}"))
+        _report(progress, job.hostname, "network backup", "ok" if result.ok else "failed")
+        return result
+
+    def fail(job: DeviceJob, message: str) -> DeviceBackup:
+        return DeviceBackup(hostname=job.hostname, authority=job.device.authority, ok=False, message=message)
+
+    results = _run_pool(scope.jobs, work, workers, lambda j: j.hostname, fail)
+    return NetworkBackup(target=str(target), out=str(out), devices=tuple(sorted(results, key=_order)))
+
+
+def _order(result: DevicePlan | DeviceApply | DeviceBackup) -> tuple[str, str]:
+    return (result.authority, result.hostname)
