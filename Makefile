@@ -52,7 +52,7 @@ lint: venv ## ruff + mypy + ansible-lint (production profile) + yamllint
 	$(BIN)/ansible-lint --profile production roles playbooks
 
 bench: install ## Benchmarks (ratios against a baseline measured in the same run)
-	$(BIN)/python -m benchmarks
+	$(BIN)/python -m benchmarks $(BENCH)
 
 demo: install ## The main job: lab twin of the sample authorities, validated, planned, applied, verified
 	$(BIN)/python -m ksm_provision.demo

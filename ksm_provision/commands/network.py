@@ -9,13 +9,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-from rich.table import Table
 
 from ksm_provision.commands.common import (
     CliContext,
     all_option,
     authority_option,
-    console,
     json_option,
     pass_context,
     print_json,
@@ -23,11 +21,10 @@ from ksm_provision.commands.common import (
 )
 from ksm_provision.commands.hosts import parse_vault_files, vault_option
 from ksm_provision.commands.progress import task_progress
-from ksm_provision.errors import EXIT_CHANGES_PENDING, EXIT_FAILURE
+from ksm_provision.errors import EXIT_FAILURE
 from ksm_provision.network.backup import backup_path
 from ksm_provision.network.intended import render_all
-from ksm_provision.network.pipeline import DEFAULT_WORKERS, apply_devices, backup_devices, plan_devices
-from ksm_provision.network.results import NetworkApply, NetworkPlan
+from ksm_provision.network.pipeline import DEFAULT_WORKERS, backup_devices
 from ksm_provision.network.session import Timeouts
 from ksm_provision.targets import Target
 
@@ -125,145 +122,6 @@ def backup(
             f"{len(run.devices) - len(run.failed_devices)}/{len(run.devices)} device(s) backed up to {out}"
         )
     if run.failed_devices:
-        raise click.exceptions.Exit(EXIT_FAILURE)
-
-
-def print_plan(plan: NetworkPlan) -> None:
-    out = console()
-    for device in plan.devices:
-        if device.remediation:
-            out.print(
-                f"[bold]{device.hostname}[/bold] ({device.authority}) ~ {len(device.remediation)} command(s)"
-            )
-            out.print("\n".join(f"  {line}" for line in device.remediation), markup=False)
-            out.print("  rollback:", style="dim")
-            out.print("\n".join(f"    {line}" for line in device.rollback), markup=False, style="dim")
-    table = Table("device", "authority", "platform", "status", "commands", "messages", title="network plan")
-    for device in plan.devices:
-        table.add_row(
-            device.hostname,
-            device.authority,
-            device.platform,
-            device.status,
-            str(len(device.remediation)),
-            "; ".join(device.messages)[:120],
-        )
-    out.print(table)
-    out.print(f"{len(plan.changed_devices)} device(s) would change, {len(plan.failed_devices)} failed")
-
-
-def print_apply(run: NetworkApply) -> None:
-    out = console()
-    table = Table("device", "authority", "status", "commands", "seconds", "messages", title="network apply")
-    for device in run.devices:
-        table.add_row(
-            device.hostname,
-            device.authority,
-            device.status,
-            str(len(device.commands)),
-            f"{device.seconds:.1f}",
-            "; ".join(device.messages)[:160],
-        )
-    out.print(table)
-    out.print(
-        f"{len(run.changed_devices)} changed, {len(run.rolled_back_devices)} rolled back, "
-        f"{len(run.failed_devices) - len(run.rolled_back_devices)} failed, "
-        f"{run.commands_sent} command(s) sent"
-    )
-
-
-@network_group.command("plan")
-@authority_option
-@all_option
-@target_option
-@limit_option
-@workers_option
-@timeout_option
-@vault_option
-@json_option
-@click.option(
-    "--detailed-exitcode", is_flag=True, help="Exit 0: nothing to do, 2: changes pending, 1: error."
-)
-@pass_context
-def plan(
-    ctx: CliContext,
-    authorities: tuple[str, ...],
-    all_authorities: bool,
-    target: str,
-    limit: str | None,
-    workers: int,
-    timeout: float,
-    vault_files: tuple[str, ...],
-    as_json: bool,
-    detailed_exitcode: bool,
-) -> None:
-    """Show per device the commands apply would send, and their rollback."""
-    inventory = ctx.scoped(authorities, all_authorities, required=True)
-    with task_progress("network plan", not as_json) as progress:
-        result = plan_devices(
-            inventory,
-            Target(target),
-            limit=limit,
-            workers=workers,
-            timeouts=Timeouts(command=timeout),
-            progress=progress,
-            explicit_vaults=parse_vault_files(vault_files),
-        )
-    if as_json:
-        print_json(result)
-    else:
-        print_plan(result)
-    if result.failed_devices:
-        raise click.exceptions.Exit(EXIT_FAILURE)
-    if detailed_exitcode and result.changed_devices:
-        raise click.exceptions.Exit(EXIT_CHANGES_PENDING)
-
-
-@network_group.command("apply")
-@authority_option
-@all_option
-@target_option
-@limit_option
-@workers_option
-@timeout_option
-@vault_option
-@json_option
-@click.option(
-    "--backup-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Also store each changed device's previous running config here (secrets stripped).",
-)
-@pass_context
-def apply(
-    ctx: CliContext,
-    authorities: tuple[str, ...],
-    all_authorities: bool,
-    target: str,
-    limit: str | None,
-    workers: int,
-    timeout: float,
-    vault_files: tuple[str, ...],
-    as_json: bool,
-    backup_dir: Path | None,
-) -> None:
-    """Push the intended configs: backup, push, confirm, save; roll back on any failure."""
-    inventory = ctx.scoped(authorities, all_authorities, required=True)
-    with task_progress("network apply", not as_json) as progress:
-        result = apply_devices(
-            inventory,
-            Target(target),
-            limit=limit,
-            workers=workers,
-            timeouts=Timeouts(command=timeout),
-            progress=progress,
-            explicit_vaults=parse_vault_files(vault_files),
-            backup_dir=backup_dir,
-        )
-    if as_json:
-        print_json(result)
-    else:
-        print_apply(result)
-    if not result.ok:
         raise click.exceptions.Exit(EXIT_FAILURE)
 
 

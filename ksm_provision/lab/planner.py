@@ -25,7 +25,7 @@ from ksm_provision.inventory.models import Platform
 from ksm_provision.lab.addresses import node_address
 from ksm_provision.lab.state import LabModel, LabNodeSpec, NodeKind
 
-DEFAULT_HOSTS_PER_AUTHORITY = 4
+DEFAULT_HOSTS_PER_AUTHORITY = 8  # the samples have 7 kinds of host per authority
 _LINUX_LINK = re.compile(r"^[A-Za-z0-9_.-]{1,15}$")
 _NODE_NAME = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,40}[a-z0-9])?$")
 _DEVICE_KIND = {Platform.FRR: NodeKind.ROUTER, Platform.CISCO_IOS: NodeKind.SWITCH}

@@ -215,5 +215,7 @@ def test_backup_compares_with_the_render(net: Net, tmp_path: Path) -> None:
 
 
 def test_cli_plan_reports_nothing_to_do(net: Net) -> None:
-    result = ksm(net.env, "network", "plan", "--target", "lab", "--all", "--detailed-exitcode", "--json")
+    result = ksm(
+        net.env, "plan", "--only", "devices", "--target", "lab", "--all", "--detailed-exitcode", "--json"
+    )
     assert '"status": "in_sync"' in result.stdout and '"status": "changes"' not in result.stdout
