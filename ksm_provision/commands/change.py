@@ -6,7 +6,11 @@ audit record per authority; plan and drift leave status records for ``ksm report
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -60,14 +64,42 @@ only_option = click.option(
 )
 
 
+@dataclass(frozen=True)
+class RunOptions:
+    """The options every change command shares (scope, target, parallelism, vaults, output)."""
+
+    authorities: tuple[str, ...]
+    all_authorities: bool
+    target: str | None
+    limit: str | None
+    forks: int
+    workers: int
+    vault_files: tuple[str, ...]
+    only: str
+    as_json: bool
+
+
+def run_options(command: Callable[..., None]) -> Callable[..., None]:
+    """Add the shared options; the command receives them as one ``options: RunOptions``."""
+
+    @functools.wraps(command)
+    def with_options(*args: Any, **kwargs: Any) -> None:
+        values = {name: kwargs.pop(name) for name in RunOptions.__dataclass_fields__}
+        command(*args, options=RunOptions(**values), **kwargs)
+
+    decorated: Callable[..., None] = with_options
+    shared = [authority_option, all_option, target_choice, limit_option, forks_option, workers_option,
+              vault_option, only_option, json_option]  # fmt: skip
+    for option in reversed(shared):
+        decorated = option(decorated)
+    return decorated
+
+
 def _request(
     inventory: Inventory,
     target: Target,
+    options: RunOptions,
     limit: str | None,
-    forks: int,
-    workers: int,
-    vault_files: tuple[str, ...],
-    only: str,
     only_hosts: frozenset[str] | None = None,
     only_devices: frozenset[str] | None = None,
 ) -> RunRequest:
@@ -75,13 +107,13 @@ def _request(
         inventory=inventory,
         target=target,
         limit=limit,
-        forks=forks,
-        workers=workers,
-        explicit_vaults=parse_vault_files(vault_files),
+        forks=options.forks,
+        workers=options.workers,
+        explicit_vaults=parse_vault_files(options.vault_files),
         only_hosts=only_hosts,
         only_devices=only_devices,
-        include_hosts=only in ("all", "hosts"),
-        include_devices=only in ("all", "devices"),
+        include_hosts=options.only in ("all", "hosts"),
+        include_devices=options.only in ("all", "devices"),
     )
 
 
@@ -130,15 +162,7 @@ def _record_plan(run: ChangeRun) -> None:
 
 
 @click.command()
-@authority_option
-@all_option
-@target_choice
-@limit_option
-@forks_option
-@workers_option
-@vault_option
-@only_option
-@json_option
+@run_options
 @click.option(
     "--detailed-exitcode", is_flag=True, help="Exit 0: nothing to do, 2: changes pending, 1: error."
 )
@@ -150,44 +174,32 @@ def _record_plan(run: ChangeRun) -> None:
 )
 @pass_context
 def plan(
-    ctx: CliContext,
-    authorities: tuple[str, ...],
-    all_authorities: bool,
-    target: str | None,
-    limit: str | None,
-    forks: int,
-    workers: int,
-    vault_files: tuple[str, ...],
-    only: str,
-    as_json: bool,
-    detailed_exitcode: bool,
-    changed_since: str | None,
-    out: Path | None,
+    ctx: CliContext, options: RunOptions, detailed_exitcode: bool, changed_since: str | None, out: Path | None
 ) -> None:
     """Show what apply would change: hosts (check+diff) and devices (remediation, rollback)."""
-    chosen = Target(target or Target.PRODUCTION)
     only_hosts = only_devices = None
     if changed_since:
-        if all_authorities and authorities:
+        if options.all_authorities and options.authorities:
             raise UsageError(
                 "--authority and --all exclude each other", "name authorities or use --all, not both"
             )
         change = changed_scope(ctx.inventory, changed_since, Path.cwd())
         for line in change.summary():
             click.echo(line, err=True)
-        ids = [a for a in change.authorities if not authorities or a in authorities]
+        ids = [a for a in change.authorities if not options.authorities or a in options.authorities]
         inventory = ctx.inventory.select(ids)
         if not change.everything:
             only_hosts, only_devices = change.host_names, change.device_names
     else:
-        inventory = ctx.scoped(authorities, all_authorities, required=True)
-    request = _request(inventory, chosen, limit, forks, workers, vault_files, only, only_hosts, only_devices)
-    with task_progress("plan", not as_json) as progress:
+        inventory = ctx.scoped(options.authorities, options.all_authorities, required=True)
+    target = Target(options.target or Target.PRODUCTION)
+    request = _request(inventory, target, options, options.limit, only_hosts, only_devices)
+    with task_progress("plan", not options.as_json) as progress:
         run = orchestrate.plan(request, progress)
     _record_plan(run)
     if out is not None:
-        _save_plan_file(out, run, ctx.inventory, limit, changed_since)
-    _emit(run, as_json, details=True)
+        _save_plan_file(out, run, ctx.inventory, options.limit, changed_since)
+    _emit(run, options.as_json, details=True)
     if run.failed:
         raise click.exceptions.Exit(EXIT_FAILURE)
     if detailed_exitcode and run.changes_pending:
@@ -199,11 +211,10 @@ def _audit(run: ChangeRun, plan_hash: str | None) -> None:
     for authority in run.authorities:
         hosts, devices, failed = run.for_authority(authority)
         rolled_back = [d for d in run.rolled_back if d in failed]
-        result = (
-            ApplyResult.FAILED
-            if set(failed) - set(rolled_back)
-            else (ApplyResult.ROLLED_BACK if rolled_back else ApplyResult.SUCCESS)
-        )
+        if set(failed) - set(rolled_back):
+            result = ApplyResult.FAILED
+        else:
+            result = ApplyResult.ROLLED_BACK if rolled_back else ApplyResult.SUCCESS
         append_audit(
             AuditRecord(
                 id=new_record_id(),
@@ -227,19 +238,35 @@ def _audit(run: ChangeRun, plan_hash: str | None) -> None:
             clear_status(PlanRecord, authority)
 
 
+def _plan_request(ctx: CliContext, planfile: PlanFile, options: RunOptions) -> RunRequest | None:
+    """The run a reviewed plan file asks for; None when it has nothing to apply."""
+    check_inputs(planfile, input_hashes(ctx.inventory, planfile))
+    if options.all_authorities or any(a not in planfile.authorities for a in options.authorities):
+        raise UsageError(
+            f"the plan covers {', '.join(planfile.authorities) or 'no authority'}; it cannot widen the scope",
+            "apply the plan as it is, or make a new plan",
+        )
+    if options.target and options.target != planfile.target.value:
+        raise UsageError(
+            f"the plan was made for --target {planfile.target.value}", "plan again for this target"
+        )
+    if not planfile.changes_pending:
+        return None
+    return _request(
+        ctx.inventory.select(planfile.authorities),
+        planfile.target,
+        options,
+        planfile.limit,
+        frozenset(planfile.changed_hosts),
+        frozenset(planfile.changed_devices),
+    )
+
+
 @click.command()
 @click.argument(
     "plan_file", metavar="[PLAN]", required=False, type=click.Path(dir_okay=False, path_type=Path)
 )
-@authority_option
-@all_option
-@target_choice
-@limit_option
-@forks_option
-@workers_option
-@vault_option
-@only_option
-@json_option
+@run_options
 @click.option(
     "--lock-wait", type=float, default=0.0, show_default=True, help="Seconds to wait for a held lock."
 )
@@ -248,94 +275,38 @@ def _audit(run: ChangeRun, plan_hash: str | None) -> None:
 )
 @pass_context
 def apply(
-    ctx: CliContext,
-    plan_file: Path | None,
-    authorities: tuple[str, ...],
-    all_authorities: bool,
-    target: str | None,
-    limit: str | None,
-    forks: int,
-    workers: int,
-    vault_files: tuple[str, ...],
-    only: str,
-    as_json: bool,
-    lock_wait: float,
-    lock_ttl: float,
+    ctx: CliContext, plan_file: Path | None, options: RunOptions, lock_wait: float, lock_ttl: float
 ) -> None:
     """Apply hosts and devices: --authority ID / --all, or exactly the reviewed PLAN file."""
-    planfile: PlanFile | None = None
-    if plan_file is not None:
-        planfile = PlanFile.load(plan_file)
-        check_inputs(planfile, input_hashes(ctx.inventory, planfile))
-        outside = [a for a in authorities if a not in planfile.authorities]
-        if outside or all_authorities:
-            raise UsageError(
-                f"the plan covers {', '.join(planfile.authorities) or 'no authority'}; "
-                "it cannot widen the scope",
-                "apply the plan as it is, or make a new plan",
-            )
-        if target and target != planfile.target.value:
-            raise UsageError(
-                f"the plan was made for --target {planfile.target.value}", "plan again for this target"
-            )
-        if not planfile.changes_pending:
+    planfile = PlanFile.load(plan_file) if plan_file is not None else None
+    if planfile is not None:
+        maybe_request = _plan_request(ctx, planfile, options)
+        if maybe_request is None:
             click.echo("the plan has no changes: nothing to apply")
             return
-        chosen = planfile.target
-        inventory = ctx.inventory.select(planfile.authorities)
-        request = _request(
-            inventory,
-            chosen,
-            planfile.limit,
-            forks,
-            workers,
-            vault_files,
-            only,
-            frozenset(planfile.changed_hosts),
-            frozenset(planfile.changed_devices),
-        )
+        request = maybe_request
     else:
-        chosen = Target(target or Target.PRODUCTION)
-        inventory = ctx.scoped(authorities, all_authorities, required=True)
-        request = _request(inventory, chosen, limit, forks, workers, vault_files, only)
+        inventory = ctx.scoped(options.authorities, options.all_authorities, required=True)
+        request = _request(inventory, Target(options.target or Target.PRODUCTION), options, options.limit)
     with acquire(request.authorities, lock_ttl, wait=lock_wait, command="ksm apply"):
         if planfile is not None:  # the inputs may have changed while we waited for the lock
             check_inputs(planfile, input_hashes(ctx.inventory, planfile))
-        with task_progress("apply", not as_json) as progress:
+        with task_progress("apply", not options.as_json) as progress:
             run = orchestrate.apply(request, progress)
         _audit(run, planfile.plan_hash if planfile else None)
-    _emit(run, as_json, details=False)
+    _emit(run, options.as_json, details=False)
     if run.failed:
         raise click.exceptions.Exit(EXIT_FAILURE)
 
 
 @click.command()
-@authority_option
-@all_option
-@target_choice
-@limit_option
-@forks_option
-@workers_option
-@vault_option
-@json_option
+@run_options
 @pass_context
-def drift(
-    ctx: CliContext,
-    authorities: tuple[str, ...],
-    all_authorities: bool,
-    target: str | None,
-    limit: str | None,
-    forks: int,
-    workers: int,
-    vault_files: tuple[str, ...],
-    as_json: bool,
-) -> None:
+def drift(ctx: CliContext, options: RunOptions) -> None:
     """Compare live hosts and devices with the files; exit 2 when they differ (drift)."""
-    inventory = ctx.scoped(authorities, all_authorities, required=True)
-    request = _request(
-        inventory, Target(target or Target.PRODUCTION), limit, forks, workers, vault_files, "all"
-    )
-    with task_progress("drift check", not as_json) as progress:
+    inventory = ctx.scoped(options.authorities, options.all_authorities, required=True)
+    request = _request(inventory, Target(options.target or Target.PRODUCTION), options, options.limit)
+    with task_progress("drift check", not options.as_json) as progress:
         run = orchestrate.plan(request, progress)
     for authority in run.authorities:
         hosts, devices, _ = run.for_authority(authority)
@@ -349,11 +320,11 @@ def drift(
                 devices=devices,
             )
         )
-    _emit(run, as_json, details=True)
+    _emit(run, options.as_json, details=True)
     if run.failed:
         raise click.exceptions.Exit(EXIT_FAILURE)
     if run.changes_pending:
-        if not as_json:
+        if not options.as_json:
             click.echo("drift: live state differs from the files", err=True)
         raise click.exceptions.Exit(EXIT_CHANGES_PENDING)
 

@@ -26,7 +26,9 @@ from ksm_provision.verify.runner import VerifyResult
 from ksm_provision.workflow.records import VerifyRecord, save_status, utc_now
 
 limit_option = click.option(
-    "--limit", metavar="PATTERN", help="Only hosts matching these patterns (comma-separated)."
+    "--limit",
+    metavar="PATTERN",
+    help="Only hosts and devices whose names match these shell patterns (comma-separated).",
 )
 forks_option = click.option(
     "--forks", type=click.IntRange(1, 64), default=8, show_default=True, help="Hosts worked on in parallel."

@@ -116,11 +116,18 @@ def _hosts(request: RunRequest, mode: RunMode, progress: ProgressCallback | None
     return run_hosts(scope, mode, settings, progress, request.explicit_vaults)
 
 
-def plan(request: RunRequest, progress: ProgressCallback | None = None) -> ChangeRun:
-    hosts = _hosts(request, RunMode.PLAN, progress)
+def run(request: RunRequest, mode: RunMode, progress: ProgressCallback | None = None) -> ChangeRun:
+    """Plan (check+diff, remediation) or apply (real run, push) hosts and devices of the request."""
+    hosts = _hosts(request, mode, progress)
     device_limit = _device_limit(request) if request.include_devices else None
-    devices = (
-        plan_devices(
+    devices: NetworkPlan | NetworkApply
+    if device_limit is None:
+        devices = (NetworkPlan if mode is RunMode.PLAN else NetworkApply)(
+            target=str(request.target), devices=()
+        )
+    else:
+        run_devices = plan_devices if mode is RunMode.PLAN else apply_devices
+        devices = run_devices(
             request.inventory,
             request.target,
             limit=device_limit,
@@ -128,37 +135,14 @@ def plan(request: RunRequest, progress: ProgressCallback | None = None) -> Chang
             progress=progress,
             explicit_vaults=request.explicit_vaults,
         )
-        if device_limit
-        else NetworkPlan(target=str(request.target), devices=())
-    )
     return ChangeRun(
-        mode=RunMode.PLAN,
-        target=str(request.target),
-        authorities=request.authorities,
-        hosts=hosts,
-        devices=devices,
+        mode=mode, target=str(request.target), authorities=request.authorities, hosts=hosts, devices=devices
     )
+
+
+def plan(request: RunRequest, progress: ProgressCallback | None = None) -> ChangeRun:
+    return run(request, RunMode.PLAN, progress)
 
 
 def apply(request: RunRequest, progress: ProgressCallback | None = None) -> ChangeRun:
-    hosts = _hosts(request, RunMode.APPLY, progress)
-    device_limit = _device_limit(request) if request.include_devices else None
-    devices = (
-        apply_devices(
-            request.inventory,
-            request.target,
-            limit=device_limit,
-            workers=request.workers,
-            progress=progress,
-            explicit_vaults=request.explicit_vaults,
-        )
-        if device_limit
-        else NetworkApply(target=str(request.target), devices=())
-    )
-    return ChangeRun(
-        mode=RunMode.APPLY,
-        target=str(request.target),
-        authorities=request.authorities,
-        hosts=hosts,
-        devices=devices,
-    )
+    return run(request, RunMode.APPLY, progress)
