@@ -25,6 +25,7 @@ def pytest_configure(config: pytest.Config) -> None:
     os.environ.setdefault("KSM_VAULT_PASSWORDS_DIR", str(SAMPLE_VAULT_PASSWORDS))
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
         if item.get_closest_marker("lab"):

@@ -92,10 +92,15 @@ class _EventCollector:
         }
         self.redact = redact
         self.progress = progress
+        #: Tasks whose result Ansible censored (no_log): their changed flag is not in the event.
+        self.censored: dict[str, list[tuple[str, str]]] = {host: [] for host in authority_of}
 
     def __call__(self, event: dict[str, Any]) -> bool:
         kind = event.get("event", "")
         data = event.get("event_data", {})
+        if kind == "playbook_on_stats":
+            self._reconcile(data.get("changed", {}) or {})
+            return False
         host = data.get("host")
         if host not in self.results:
             return False
@@ -104,7 +109,9 @@ class _EventCollector:
         res = data.get("res", {}) or {}
         if kind == "runner_on_ok":
             result.ok += 1
-            if res.get("changed"):
+            if "censored" in res:
+                self.censored[host].append((task, str(data.get("task_action", ""))))
+            elif res.get("changed"):
                 result.changed += 1
                 result.changes.append(
                     TaskChange(
@@ -124,6 +131,19 @@ class _EventCollector:
         if self.progress and kind.startswith("runner_on_"):
             self.progress(host, task, kind.removeprefix("runner_on_"))
         return False  # keep no event on disk: events may carry diffs
+
+    def _reconcile(self, changed_per_host: dict[str, int]) -> None:
+        for host, result in self.results.items():
+            _reconcile_host(result, int(changed_per_host.get(host, 0)), self.censored[host])
+
+
+def _reconcile_host(result: HostRunResult, changed: int, censored: list[tuple[str, str]]) -> None:
+    """Ansible's stats count every changed task, censored ones too; the difference is theirs."""
+    for task, action in censored[: max(0, changed - result.changed)]:
+        result.changes.append(
+            TaskChange(task=task, action=action, diff="(not shown: the task handles secrets)")
+        )
+    result.changed = max(result.changed, changed)
 
 
 def run_playbook(

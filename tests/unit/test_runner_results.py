@@ -85,3 +85,17 @@ def test_checks_follow_the_hosts_roles() -> None:
     dhcp = checks_for(host_vars(inventory, inventory.hosts_by_name["lup-lwl-dhcp01"]))
     (reservations,) = [c for c in dhcp if c.kind == "dhcp"]
     assert len(reservations.params["reservations"]) == 180
+
+
+def test_censored_no_log_changes_are_counted_from_the_stats() -> None:
+    """no_log hides a task's whole result, changed flag included; Ansible's stats still count it."""
+    collect = _EventCollector({"h1": "lup"}, Redactor([]), None)
+    censored = {"censored": "the output has been hidden due to the fact that 'no_log: true' was specified"}
+    collect({"event": "runner_on_ok", "event_data": {"host": "h1", "task": "Write secret", "res": censored}})
+    collect({"event": "runner_on_ok", "event_data": {"host": "h1", "task": "Other secret", "res": censored}})
+    collect({"event": "playbook_on_stats", "event_data": {"changed": {"h1": 1}, "ok": {"h1": 2}}})
+    result = collect.results["h1"]
+    assert result.changed == 1
+    assert [(c.task, c.diff) for c in result.changes] == [
+        ("Write secret", "(not shown: the task handles secrets)")
+    ]
