@@ -3,7 +3,7 @@
 The ``lab_twin`` fixture brings up the sample authorities' lab once per test session on a claimed
 test instance (its own addresses, namespaces, users and lab dir under /var/tmp/ksm-lab-tests, away
 from pytest's rotating temp dirs), so tests never touch an engineer's running lab (instance 0) nor
-another test run. All tests marked ``lab`` run in one xdist group, i.e. in one worker, sharing it.
+another test run. `make test` runs the tests marked ``lab`` in one process, so they share it.
 """
 
 from __future__ import annotations
@@ -23,13 +23,6 @@ LAB_HOSTS_PER_AUTHORITY = 8
 def pytest_configure(config: pytest.Config) -> None:
     os.environ["KSM_LAB_ONLY"] = "1"  # whatever the caller set: tests never reach production
     os.environ.setdefault("KSM_VAULT_PASSWORDS_DIR", str(SAMPLE_VAULT_PASSWORDS))
-
-
-@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    for item in items:
-        if item.get_closest_marker("lab"):
-            item.add_marker(pytest.mark.xdist_group("lab"))
 
 
 @dataclass(frozen=True)

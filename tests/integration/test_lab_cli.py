@@ -14,7 +14,7 @@ from ksm_provision.commands.common import CliContext
 from ksm_provision.lab.commands import lab_group
 from ksm_provision.lab.testlab import throwaway_lab
 
-pytestmark = [pytest.mark.lab, pytest.mark.slow, pytest.mark.integration, pytest.mark.xdist_group("lab-twin")]
+pytestmark = [pytest.mark.lab, pytest.mark.slow, pytest.mark.integration]
 
 INVENTORIES = Path(__file__).resolve().parents[2] / "inventories"
 

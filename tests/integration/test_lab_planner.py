@@ -15,7 +15,7 @@ from ksm_provision.lab import planner
 from ksm_provision.lab.planner import plan_lab
 from ksm_provision.lab.state import NodeKind
 
-pytestmark = [pytest.mark.lab, pytest.mark.xdist_group("lab-twin")]
+pytestmark = [pytest.mark.lab]
 
 INVENTORIES = Path(__file__).resolve().parents[2] / "inventories"
 

@@ -30,7 +30,7 @@ from ksm_provision.lab.manager import Lab, NodeLogin
 from ksm_provision.lab.state import LabNodeSpec, NodeKind
 from ksm_provision.lab.testlab import throwaway_lab
 
-pytestmark = [pytest.mark.lab, pytest.mark.slow, pytest.mark.integration, pytest.mark.xdist_group("lab-twin")]
+pytestmark = [pytest.mark.lab, pytest.mark.slow, pytest.mark.integration]
 
 
 def specs_for(instance: int) -> tuple[LabNodeSpec, ...]:
