@@ -64,14 +64,18 @@ def steps() -> list[Step]:
             ["lab", "up", "--authority", "lup", "--authority", "schwerin"],
         ),
         Step(
-            "Plan: what would change on hosts and devices (check mode, secrets redacted)",
-            ["plan", *scope, "--detailed-exitcode"],
+            "Plan: what would change on hosts and devices (check mode, secrets redacted; "
+            "without --no-diff it shows every diff and device command)",
+            ["plan", *scope, "--detailed-exitcode", "--no-diff"],
             expect=(0, 2),
         ),
         Step("Apply: configure every lab host and device", ["apply", *scope]),
         Step("Apply again: must change nothing (idempotency)", ["apply", *scope, "--json"], json_out=True),
         Step("Verify: testinfra checks generated from the inventory", ["verify", *scope]),
-        Step("Drift check: live state equals the files (exit 2 would mean drift)", ["drift", *scope]),
+        Step(
+            "Drift check: live state equals the files (exit 2 would mean drift)",
+            ["drift", *scope, "--no-diff"],
+        ),
         Step(
             "Report for management: build/report.html (open it in a browser)",
             ["report", "--out", str(REPO / "build" / "report.html")],

@@ -64,6 +64,15 @@ only_option = click.option(
 )
 
 
+diff_option = click.option(
+    "--diff/--no-diff",
+    "show_diff",
+    default=True,
+    show_default=True,
+    help="Show every host diff and device remediation/rollback, or only the summary tables.",
+)
+
+
 @dataclass(frozen=True)
 class RunOptions:
     """The options every change command shares (scope, target, parallelism, vaults, output)."""
@@ -172,9 +181,15 @@ def _record_plan(run: ChangeRun) -> None:
 @click.option(
     "--out", type=click.Path(dir_okay=False, path_type=Path), help="Write a plan file for `ksm apply`."
 )
+@diff_option
 @pass_context
 def plan(
-    ctx: CliContext, options: RunOptions, detailed_exitcode: bool, changed_since: str | None, out: Path | None
+    ctx: CliContext,
+    options: RunOptions,
+    detailed_exitcode: bool,
+    changed_since: str | None,
+    out: Path | None,
+    show_diff: bool,
 ) -> None:
     """Show what apply would change: hosts (check+diff) and devices (remediation, rollback)."""
     only_hosts = only_devices = None
@@ -199,7 +214,7 @@ def plan(
     _record_plan(run)
     if out is not None:
         _save_plan_file(out, run, ctx.inventory, options.limit, changed_since)
-    _emit(run, options.as_json, details=True)
+    _emit(run, options.as_json, details=show_diff)
     if run.failed:
         raise click.exceptions.Exit(EXIT_FAILURE)
     if detailed_exitcode and run.changes_pending:
@@ -301,8 +316,9 @@ def apply(
 
 @click.command()
 @run_options
+@diff_option
 @pass_context
-def drift(ctx: CliContext, options: RunOptions) -> None:
+def drift(ctx: CliContext, options: RunOptions, show_diff: bool) -> None:
     """Compare live hosts and devices with the files; exit 2 when they differ (drift)."""
     inventory = ctx.scoped(options.authorities, options.all_authorities, required=True)
     request = _request(inventory, Target(options.target or Target.PRODUCTION), options, options.limit)
@@ -320,7 +336,7 @@ def drift(ctx: CliContext, options: RunOptions) -> None:
                 devices=devices,
             )
         )
-    _emit(run, options.as_json, details=True)
+    _emit(run, options.as_json, details=show_diff)
     if run.failed:
         raise click.exceptions.Exit(EXIT_FAILURE)
     if run.changes_pending:
