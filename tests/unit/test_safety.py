@@ -42,3 +42,15 @@ def test_plan_against_production_is_refused_before_ansible_starts(monkeypatch: p
     assert result.exit_code == 1
     assert "refuses the SSH connection to 10.41." in str(result.exception) or "refuses" in result.output
     assert started == []
+
+
+def test_unwritable_output_path_is_a_clear_error_not_a_traceback(capsys: pytest.CaptureFixture[str]) -> None:
+    from ksm_provision.cli import main
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(
+            ["--inventory", str(REPO / "inventories"), "render", "ansible", "--out", "/proc/ksm-not-writable"]
+        )
+    assert exit_info.value.code == 1
+    err = capsys.readouterr().err
+    assert "error:" in err and "/proc/ksm-not-writable" in err and "Traceback" not in err
