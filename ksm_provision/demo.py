@@ -84,17 +84,12 @@ def steps() -> list[Step]:
 
 
 def changed_count(data: object) -> int:
+    """Changed hosts' tasks plus changed devices in `ksm apply --json` output; -1 when unreadable."""
     if not isinstance(data, dict):
         return -1
-    hosts = data.get("hosts", {})
-    host_changes = sum(
-        h.get("changed", 0) for h in (hosts.get("hosts", []) if isinstance(hosts, dict) else hosts)
-    )
-    devices = data.get("devices", {})
-    device_changes = (
-        sum(1 for d in devices.get("devices", []) if d.get("status") != "unchanged") if devices else 0
-    )
-    return int(host_changes) + int(device_changes)
+    host_changes = sum(h["changed"] for h in data["hosts"]["hosts"])
+    device_changes = sum(1 for d in data["devices"]["devices"] if d["status"] != "unchanged")
+    return int(host_changes) + device_changes
 
 
 def main() -> int:

@@ -18,6 +18,7 @@ from ksm_provision.commands.common import (
     CliContext,
     all_option,
     authority_option,
+    check_exclusive_scope,
     json_option,
     pass_context,
     print_json,
@@ -194,10 +195,7 @@ def plan(
     """Show what apply would change: hosts (check+diff) and devices (remediation, rollback)."""
     only_hosts = only_devices = None
     if changed_since:
-        if options.all_authorities and options.authorities:
-            raise UsageError(
-                "--authority and --all exclude each other", "name authorities or use --all, not both"
-            )
+        check_exclusive_scope(options.authorities, options.all_authorities)
         change = changed_scope(ctx.inventory, changed_since, Path.cwd())
         for line in change.summary():
             click.echo(line, err=True)

@@ -37,10 +37,7 @@ class CliContext:
     ) -> Inventory:
         """The inventory narrowed to --authority IDs; *required*: --authority or --all must be given."""
         inventory = self.inventory
-        if authorities and all_authorities:
-            raise UsageError(
-                "--authority and --all exclude each other", "name authorities or use --all, not both"
-            )
+        check_exclusive_scope(authorities, all_authorities)
         if authorities:
             return inventory.select(authorities)
         if required and not all_authorities:
@@ -48,6 +45,13 @@ class CliContext:
                 "no scope given", f"add --authority ID (one of: {', '.join(inventory.authorities)}) or --all"
             )
         return inventory
+
+
+def check_exclusive_scope(authorities: tuple[str, ...], all_authorities: bool) -> None:
+    if authorities and all_authorities:
+        raise UsageError(
+            "--authority and --all exclude each other", "name authorities or use --all, not both"
+        )
 
 
 pass_context = click.make_pass_decorator(CliContext)

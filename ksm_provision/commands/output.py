@@ -5,7 +5,7 @@ from __future__ import annotations
 from rich.table import Table
 
 from ksm_provision.commands.common import console
-from ksm_provision.network.results import NetworkPlan
+from ksm_provision.network.results import DevicePlan, NetworkPlan
 from ksm_provision.playbook.results import PlaybookRun, RunMode
 from ksm_provision.workflow.orchestrate import ChangeRun
 
@@ -54,7 +54,7 @@ def device_table(run: ChangeRun) -> Table:
         "device", "authority", "platform", "status", "commands", "messages", title=f"devices: {len(devices)}"
     )
     for device in devices:
-        commands = device.remediation if isinstance(run.devices, NetworkPlan) else device.commands  # type: ignore[union-attr]
+        commands = device.remediation if isinstance(device, DevicePlan) else device.commands
         table.add_row(
             device.hostname,
             device.authority,

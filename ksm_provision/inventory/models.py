@@ -390,3 +390,7 @@ class AuthorityFile(KsmModel):
     servers: list[Server] = Field(default_factory=list)
     network_devices: list[NetworkDevice] = Field(default_factory=list)
     consumes: list[Identifier] = Field(default_factory=list, description="ids of shared services used")
+
+    def site(self, site_id: str) -> Site:
+        """The site *site_id* of a validated authority (validation guarantees it exists)."""
+        return next(s for s in self.sites if s.id == site_id)

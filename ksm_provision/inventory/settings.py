@@ -11,13 +11,10 @@ from ksm_provision.inventory.hosts import Host
 from ksm_provision.inventory.inventory import Inventory
 from ksm_provision.inventory.models import AdminAccount, Settings
 
-LEVELS = ("provider", "authority", "site", "profile", "host")
-
 
 def settings_chain(inventory: Inventory, host: Host) -> list[Settings]:
     authority = inventory.authorities[host.authority]
-    site = next(s for s in authority.sites if s.id == host.site)
-    chain = [inventory.provider.defaults, authority.settings, site.settings]
+    chain = [inventory.provider.defaults, authority.settings, authority.site(host.site).settings]
     if host.profile is not None and host.profile in inventory.provider.client_profiles:
         chain.append(inventory.provider.client_profiles[host.profile].settings)
     chain.append(host.entry.settings)

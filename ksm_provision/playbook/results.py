@@ -56,9 +56,5 @@ class PlaybookRun(ResultModel):
         return [h.host for h in self.hosts if h.changed]
 
     @property
-    def failed(self) -> bool:
-        return bool(self.failed_hosts) or (self.return_code not in (0, 2) and not self.hosts)
-
-    @property
     def total_changed(self) -> int:
         return sum(h.changed for h in self.hosts)

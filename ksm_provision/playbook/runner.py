@@ -198,8 +198,7 @@ def run_playbook(
             )
         return PlaybookRun(mode=mode, hosts=list(collector.results.values()), return_code=int(runner.rc or 0))
     finally:
-        if not os.environ.get("KSM_KEEP_RUN_DIR"):
-            shutil.rmtree(work, ignore_errors=True)
+        shutil.rmtree(work, ignore_errors=True)  # artifacts hold Ansible's raw output: never kept
         shutil.rmtree(control_dir, ignore_errors=True)
 
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from ksm_provision.inventory.hosts import Host, HostKind, authority_hosts
 from ksm_provision.inventory.inventory import Inventory
-from ksm_provision.inventory.models import AuthorityFile, ServerRole, SharedService
+from ksm_provision.inventory.models import AuthorityFile, ServerRole, Settings, SharedService
 from ksm_provision.inventory.settings import effective_settings
 
 
@@ -92,17 +92,17 @@ def host_vars(inventory: Inventory, host: Host) -> dict[str, Any]:
     }
     if host.kind is HostKind.CLIENT and host.profile:
         variables.update(_workplace_vars(inventory, authority, host))
-    if ServerRole.FILESERVER in host.roles and host.entry.__class__.__name__ == "Server":
+    if ServerRole.FILESERVER in host.roles:
         variables.update(_fileserver_vars(host))
     if ServerRole.DHCP in host.roles:
-        variables.update(_dhcp_vars(inventory, authority, host))
+        variables.update(_dhcp_vars(authority, host, settings))
     variables.update(_fachverfahren_vars(inventory, authority, host))
     return variables
 
 
 def _workplace_vars(inventory: Inventory, authority: AuthorityFile, host: Host) -> dict[str, Any]:
     profile = inventory.provider.client_profiles[host.profile or ""]
-    site = next(s for s in authority.sites if s.id == host.site)
+    site = authority.site(host.site)
     return {
         "workplace_profile": host.profile,
         "workplace_packages": list(profile.packages),
@@ -142,7 +142,7 @@ def _fileserver_vars(host: Host) -> dict[str, Any]:
     }
 
 
-def _dhcp_vars(inventory: Inventory, authority: AuthorityFile, host: Host) -> dict[str, Any]:
+def _dhcp_vars(authority: AuthorityFile, host: Host, settings: Settings) -> dict[str, Any]:
     config = getattr(host.entry, "dhcp", None)
     served = set(config.serves) if config else set()
     networks = [n for n in authority.networks if n.id in served]
@@ -161,7 +161,6 @@ def _dhcp_vars(inventory: Inventory, authority: AuthorityFile, host: Host) -> di
         for h in authority_hosts(authority)  # only this authority's hosts: the estate may hold 100,000
         if h.network in served and h.mac
     ]
-    settings = effective_settings(inventory, host)
     return {
         "dhcp_domain_name": authority.authority.domain,
         "dhcp_dns_servers": [str(s) for s in settings.dns_servers or []],

@@ -69,7 +69,7 @@ def run_checks(
             "junit_family=xunit2",
         ]
         if workers > 1 and len(specs) > 1:
-            command += ["-n", str(min(workers, len(specs))), "--dist", "loadgroup"]
+            command += ["-n", str(min(workers, len(specs)))]
         env = {**os.environ, "KSM_VERIFY_SPEC": str(spec_file)}
         subprocess.run(command, env=env, capture_output=True, text=True, check=False, cwd=tmp)
         result = parse_junit(report, redact)

@@ -371,6 +371,14 @@ def _device_networks(device: NetworkDevice) -> set[str]:
     return networks
 
 
+def changed_sections(old: _Version, new: _Version, notes: list[str]) -> list[str]:
+    """Top-level keys of a file whose content differs; a note when only formatting changed."""
+    changed = [k for k in sorted({*old.data, *new.data}) if old.data.get(k) != new.data.get(k)]
+    if not changed:
+        notes.append(f"{new.shown}: only comments or formatting changed — nothing to plan")
+    return changed
+
+
 class _AuthorityDiff:
     """Turns the differences of one authority file into hosts and devices."""
 
@@ -389,13 +397,7 @@ class _AuthorityDiff:
                 [self.aid],
             )
             return
-        changed = [
-            k
-            for k in sorted({*self.old.data, *self.new.data})
-            if self.old.data.get(k) != self.new.data.get(k)
-        ]
-        if not changed:
-            self.c.notes.append(f"{self.new.shown}: only comments or formatting changed — nothing to plan")
+        changed = changed_sections(self.old, self.new, self.c.notes)
         for section in changed:
             handler = getattr(self, f"_section_{section}", None)
             if handler is not None:
@@ -555,13 +557,7 @@ class _ProviderDiff:
                 f"{self.new.shown}: the version at the base revision could not be read — planning everything"
             )
             return
-        changed = [
-            k
-            for k in sorted({*self.old.data, *self.new.data})
-            if self.old.data.get(k) != self.new.data.get(k)
-        ]
-        if not changed:
-            self.c.notes.append(f"{self.new.shown}: only comments or formatting changed — nothing to plan")
+        changed = changed_sections(self.old, self.new, self.c.notes)
         for section in changed:
             handler = getattr(self, f"_section_{section}", None)
             if handler is not None:

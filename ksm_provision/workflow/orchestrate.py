@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict
 
 from ksm_provision.inventory.inventory import Inventory
 from ksm_provision.network.pipeline import apply_devices, plan_devices
-from ksm_provision.network.results import ApplyStatus, NetworkApply, NetworkPlan, PlanStatus
+from ksm_provision.network.results import NetworkApply, NetworkPlan
 from ksm_provision.playbook.pipeline import run_hosts
 from ksm_provision.playbook.results import PlaybookRun, RunMode
 from ksm_provision.playbook.runner import ProgressCallback, RunSettings
@@ -59,24 +59,16 @@ class ChangeRun(BaseModel):
 
     @property
     def changed_devices(self) -> list[str]:
-        if isinstance(self.devices, NetworkPlan):
-            return [d.hostname for d in self.devices.devices if d.status is PlanStatus.CHANGES]
-        return [d.hostname for d in self.devices.devices if d.status is ApplyStatus.CHANGED]
+        return self.devices.changed_devices
 
     @property
     def failed(self) -> list[str]:
-        failed_devices = [
-            d.hostname
-            for d in self.devices.devices
-            if str(d.status) in (PlanStatus.FAILED, ApplyStatus.FAILED, ApplyStatus.ROLLED_BACK)
-        ]
-        return self.hosts.failed_hosts + failed_devices
+        """Hosts and devices that did not succeed (a rolled-back device counts as failed)."""
+        return self.hosts.failed_hosts + self.devices.failed_devices
 
     @property
     def rolled_back(self) -> list[str]:
-        if isinstance(self.devices, NetworkPlan):
-            return []
-        return [d.hostname for d in self.devices.devices if d.status is ApplyStatus.ROLLED_BACK]
+        return self.devices.rolled_back_devices if isinstance(self.devices, NetworkApply) else []
 
     @property
     def changes_pending(self) -> int:

@@ -58,8 +58,7 @@ def schwerin_applied(lab_twin: LabTwin) -> dict[str, Any]:
 def test_apply_schwerin_configures_every_lab_host(
     lab_twin: LabTwin, schwerin_applied: dict[str, Any]
 ) -> None:
-    hosts = schwerin_applied["result"]["hosts"]
-    run = hosts if isinstance(hosts, dict) else {"hosts": hosts}
+    run = schwerin_applied["result"]["hosts"]
     names = sorted(h["host"] for h in run["hosts"])
     assert names == _hosts_of(lab_twin, "schwerin")
     assert all(not h["failed"] and not h["unreachable"] for h in run["hosts"])
@@ -85,7 +84,7 @@ def test_verify_passes_after_apply(
 
 def test_second_apply_changes_nothing(lab_twin: LabTwin, schwerin_applied: dict[str, Any]) -> None:
     result = ksm_json(lab_twin.env, "apply", "--authority", "schwerin", "--target", "lab")
-    hosts = result["hosts"]["hosts"] if isinstance(result["hosts"], dict) else result["hosts"]
+    hosts = result["hosts"]["hosts"]
     changed = {h["host"]: [c["task"] for c in h["changes"]] for h in hosts if h["changed"]}
     assert changed == {}
 
