@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 from typing import Any
@@ -10,7 +11,7 @@ import yaml
 
 from ksm_provision.inventory.hosts import Host
 from ksm_provision.inventory.inventory import Inventory
-from ksm_provision.render.ansible_vars import group_members, group_name, host_vars
+from ksm_provision.render.ansible_vars import AnsibleTemplate, group_members, group_name, host_vars
 from ksm_provision.targets import Connection
 
 
@@ -40,15 +41,43 @@ def inventory_document(
     return {"all": {"hosts": all_hosts, "children": children}}
 
 
-class _Dumper(yaml.SafeDumper):
-    pass
+#: Mapping keys that cannot hold template syntax stay untagged, so the files remain readable.
+_PLAIN_KEY = re.compile(r"^[A-Za-z0-9_.-]+$")
 
 
-_Dumper.add_representer(type(None), lambda d, _: d.represent_scalar("tag:yaml.org,2002:null", ""))
+class _UnsafeDumper(yaml.SafeDumper):
+    """Every string is written as ``!unsafe`` (Ansible never templates it), except ksm's own
+    :class:`AnsibleTemplate` vault references and keys that cannot carry template syntax."""
+
+    def represent_mapping(self, tag: str, mapping: Any, flow_style: Any = None) -> yaml.MappingNode:
+        node = super().represent_mapping(tag, mapping, flow_style)
+        for key_node, _ in node.value:
+            if key_node.tag == _UNSAFE_TAG and _PLAIN_KEY.match(key_node.value):
+                key_node.tag = _STR_TAG
+        return node
+
+
+_UNSAFE_TAG = "!unsafe"
+_STR_TAG = "tag:yaml.org,2002:str"
+
+
+def _represent_unsafe(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    return dumper.represent_scalar(_UNSAFE_TAG, str(value))
+
+
+def _represent_template(dumper: yaml.SafeDumper, value: AnsibleTemplate) -> yaml.ScalarNode:
+    return dumper.represent_scalar(_STR_TAG, str(value))
+
+
+_UnsafeDumper.add_representer(type(None), lambda d, _: d.represent_scalar("tag:yaml.org,2002:null", ""))
+_UnsafeDumper.add_representer(str, _represent_unsafe)
+_UnsafeDumper.add_multi_representer(str, _represent_unsafe)  # StrEnum values and other subclasses
+_UnsafeDumper.add_representer(AnsibleTemplate, _represent_template)
 
 
 def dump_yaml(data: Any) -> str:
-    return "---\n" + yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=120)
+    """YAML for Ansible: inventory text tagged ``!unsafe``, only vault references left as templates."""
+    return "---\n" + yaml.dump(data, Dumper=_UnsafeDumper, sort_keys=False, allow_unicode=True, width=120)
 
 
 def write_ansible_inventory(

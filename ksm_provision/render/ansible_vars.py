@@ -3,6 +3,10 @@
 The variable names are the roles' public interface (``roles/*/defaults/main.yml``). Secrets are
 passed as Jinja references to variables of the authority's vault file (``vault:x`` becomes
 ``{{ x }}``), so ksm itself never sees a secret value.
+
+Inventory text is data, never code: every string here reaches Ansible marked unsafe (never
+templated), whatever field it came from. The only exception is an :class:`AnsibleTemplate`, which
+only :func:`vault_reference` creates from a validated ``vault:name`` reference.
 """
 
 from __future__ import annotations
@@ -16,14 +20,29 @@ from ksm_provision.inventory.inventory import Inventory
 from ksm_provision.inventory.models import AuthorityFile, ServerRole, Settings, SharedService
 from ksm_provision.inventory.settings import effective_settings
 
+_VAULT_VARIABLE = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 
-def vault_reference(ref: str) -> str:
+
+class AnsibleTemplate(str):
+    """A Jinja expression that ksm itself wrote: the one kind of string Ansible may evaluate."""
+
+    __slots__ = ()
+
+
+def vault_reference(ref: str) -> AnsibleTemplate:
     """``vault:fv_kfz_db_password`` -> ``{{ fv_kfz_db_password }}`` (resolved by Ansible from the vault).
 
     >>> vault_reference("vault:snmp_auth")
     '{{ snmp_auth }}'
+    >>> vault_reference("vault:x }}{{ lookup('pipe', 'id')")
+    Traceback (most recent call last):
+    ValueError: not a vault reference: "vault:x }}{{ lookup('pipe', 'id')"
     """
-    return "{{ " + ref.removeprefix("vault:") + " }}"
+    name = ref.removeprefix("vault:")
+    if not ref.startswith("vault:") or not _VAULT_VARIABLE.match(name):
+        # the models only accept vault:name; this guards the one place that makes a template
+        raise ValueError(f"not a vault reference: {ref!r}")
+    return AnsibleTemplate("{{ " + name + " }}")
 
 
 def group_name(*parts: str) -> str:

@@ -92,4 +92,27 @@ def test_ansible_inventory_plugin_lists_groups() -> None:
     data = json.loads(result.stdout)
     assert "lup-pch-fs01" in data["role_fileserver"]["hosts"]
     assert len(data["profile_verwaltung"]["hosts"]) == 250 + 180 + 1 + 150 + 220
-    assert data["_meta"]["hostvars"]["sn-ils-app01"]["fachverfahren_hosted"][0]["id"] == "els"
+    hosted = data["_meta"]["hostvars"]["sn-ils-app01"]["fachverfahren_hosted"][0]
+    # inventory text is untrusted data: ansible-core 2.19 lists it marked so, for AWX to keep it so
+    assert hosted["id"] == {"__ansible_unsafe": "els"}
+    # ksm's own vault reference is the one trusted template
+    assert hosted["db_password"] == "{{ fv_els_db_password }}"
+
+
+def test_generated_yaml_marks_inventory_text_unsafe_and_keeps_only_vault_references() -> None:
+    from ksm_provision.render.ansible_inventory import dump_yaml
+    from ksm_provision.render.ansible_vars import vault_reference
+
+    text = dump_yaml(
+        {
+            "name": "{{ lookup('pipe', 'id') }}",
+            "policies": {"Homepage": {"URL": "x"}, "{{ key }}": 1},
+            "count": 3,
+            "secret": vault_reference("vault:fv_kfz_db_password"),
+        }
+    )
+    assert "name: !unsafe '{{ lookup(''pipe'', ''id'') }}'" in text
+    assert "  Homepage:\n    URL: !unsafe 'x'" in text
+    assert "!unsafe '{{ key }}': 1" in text
+    assert "count: 3" in text
+    assert "secret: '{{ fv_kfz_db_password }}'" in text

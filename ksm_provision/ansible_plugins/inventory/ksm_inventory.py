@@ -19,18 +19,20 @@ from typing import Any
 
 from ansible.errors import AnsibleParserError
 from ansible.plugins.inventory import BaseInventoryPlugin
+from ansible.template import trust_as_template
 
 from ksm_provision.errors import KsmError
 from ksm_provision.inventory.inventory import PROVIDER_FILE, load_inventory
-from ksm_provision.render.ansible_vars import host_groups, host_vars
+from ksm_provision.render.ansible_vars import AnsibleTemplate, host_groups, host_vars
 from ksm_provision.validate import validate_inventory
 
 
 class InventoryModule(BaseInventoryPlugin):  # type: ignore[misc]
     NAME = "ksm_inventory"
-    # Values come from validated inventory files in the same repository, and vault references
-    # ("{{ fv_kfz_db_password }}") must stay templates (ansible-core >= 2.19 data tagging).
-    trusted_by_default = True
+    # Inventory text is data: each authority's file is untrusted input to every other authority, so
+    # nothing is trusted by default (ansible-core >= 2.19 data tagging) and only ksm's own vault
+    # references are marked as templates, in :func:`_mark_trusted_templates`.
+    trusted_by_default = False
 
     def verify_file(self, path: str) -> bool:
         if not (super().verify_file(path) and Path(path).name == PROVIDER_FILE):
@@ -51,7 +53,18 @@ class InventoryModule(BaseInventoryPlugin):  # type: ignore[misc]
             self.inventory.add_host(host.hostname)
             self.inventory.set_variable(host.hostname, "ansible_host", str(host.address))
             for name, value in host_vars(ksm_inventory, host).items():
-                self.inventory.set_variable(host.hostname, name, value)
+                self.inventory.set_variable(host.hostname, name, _mark_trusted_templates(value))
             for group in host_groups(ksm_inventory, host):
                 self.inventory.add_group(group)
                 self.inventory.add_child(group, host.hostname)
+
+
+def _mark_trusted_templates(value: Any) -> Any:
+    """Trust exactly the :class:`AnsibleTemplate` values (vault references); all else stays data."""
+    if isinstance(value, AnsibleTemplate):
+        return trust_as_template(str(value))
+    if isinstance(value, dict):
+        return {key: _mark_trusted_templates(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_mark_trusted_templates(item) for item in value]
+    return value
