@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from functools import cached_property
@@ -10,8 +11,9 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from ksm_provision.errors import InventoryError, Problem, UsageError, relative_path
+from ksm_provision.errors import InventoryError, Problem, UsageError
 from ksm_provision.inventory.errors_map import problems_from_validation
+from ksm_provision.inventory.files import shown_path
 from ksm_provision.inventory.hosts import Device, Host, authority_devices, authority_hosts
 from ksm_provision.inventory.loader import LoadedDocument, gc_paused, load_yaml_file
 from ksm_provision.inventory.models import AuthorityFile, ProviderFile
@@ -84,8 +86,16 @@ def _validate(doc: LoadedDocument, model: type[BaseModel]) -> tuple[Any, list[Pr
 
 
 def authority_files(root: Path) -> list[Path]:
-    """Every authority file: top-level ``*.yml`` except the provider file and ``_``-prefixed drafts."""
-    return sorted(p for p in root.glob("*.yml") if p.name != PROVIDER_FILE and not p.name.startswith("_"))
+    """Every authority file: top-level ``*.yml`` except the provider file, ``_``-prefixed drafts and
+    hidden ``.``-prefixed names (editor locks such as ``.#aa.yml``).
+
+    Every name found is returned whatever it is (link, directory, FIFO...): the loader refuses what is
+    not a regular file with a problem instead of skipping it silently (see
+    :mod:`ksm_provision.inventory.files`).
+    """
+    return sorted(
+        p for p in root.glob("*.yml") if p.name != PROVIDER_FILE and not p.name.startswith(("_", "."))
+    )
 
 
 def load_inventory(root: Path) -> Inventory:
@@ -101,12 +111,12 @@ def _load_inventory(root: Path) -> Inventory:
         )
     problems: list[Problem] = []
     provider: ProviderFile | None = None
-    provider_source = SourceMap(relative_path(root / PROVIDER_FILE))
+    provider_source = SourceMap(shown_path(root / PROVIDER_FILE))
     provider_path = root / PROVIDER_FILE
-    if not provider_path.exists():
+    if not os.path.lexists(provider_path):  # a dangling link is there, and refused by the loader
         problems.append(
             Problem(
-                relative_path(provider_path),
+                shown_path(provider_path),
                 0,
                 "provider file is missing",
                 "every inventory needs ksm.yml with the address plan and defaults; see README 'Inventory'",

@@ -3,11 +3,27 @@
 The C parser (libyaml) builds the node graph; we construct plain Python values from it ourselves so
 that we can reject duplicate keys, bound alias expansion ("billion laughs") and remember the line of
 every mapping entry and sequence item in a :class:`SourceMap`.
+
+Values are read as YAML 1.2 core would read them *and* as YAML 1.1 (PyYAML, Ansible) would, and a
+value on which the two disagree is either kept as text or refused with file:line and a fix:
+
+- **Tags** are refused, every explicit one (``!vault``, ``!unsafe``, ``!!python/...``, ``!!binary``,
+  ``!!set``, ``!!omap``, ``!!timestamp``, ``!foo``, the non-specific ``!``) and ``!!str`` too: it
+  adds nothing that quotes do not, and one rule without exceptions is easier to trust.
+- **Numbers** are plain decimal integers (``-?(0|[1-9][0-9]*)``). Any other plain scalar that YAML 1.1
+  or 1.2 reads as a number is refused: leading zeros (``0155`` is octal 109 in YAML 1.1), ``0x6e``,
+  ``0o155``, ``0b101``, ``1_10``, ``+110``, floats (``110.0``, ``1e2``, ``.5``, ``.inf``, ``.nan``):
+  no inventory field is a float. Quoted, they are text.
+- **Kept as text**: base-60 numbers (MAC addresses such as ``52:54:00:41:08:14``), yes/no/on/off
+  (only true/false are booleans), dates and times (``2026-01-01``: YAML 1.2 has no timestamp type)
+  and ``=``.
 """
 
 from __future__ import annotations
 
 import gc
+import math
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -16,7 +32,8 @@ from typing import Any
 
 import yaml
 
-from ksm_provision.errors import InventoryError, Problem, relative_path
+from ksm_provision.errors import InventoryError, Problem
+from ksm_provision.inventory.files import MAX_FILE_BYTES, read_inventory_file, shown_path
 from ksm_provision.inventory.source import Loc, SourceMap
 
 try:  # libyaml is 15-40x faster; fall back to the pure-Python parser where it is missing
@@ -24,12 +41,23 @@ try:  # libyaml is 15-40x faster; fall back to the pure-Python parser where it i
 except ImportError:  # pragma: no cover - depends on how PyYAML was built
     from yaml import SafeLoader as _Loader  # type: ignore[assignment]
 
-#: Larger inventory files are refused before parsing (a 100,000-host estate stays far below this).
-MAX_FILE_BYTES = 32 * 1024 * 1024
 #: Upper bound on constructed nodes per file, counting every alias expansion.
 MAX_NODES = 5_000_000
 
-_SCALAR_CONSTRUCTOR = yaml.SafeLoader("")  # only used for its scalar resolution (bool, int, null)
+_YAML = "tag:yaml.org,2002:"
+_STR, _INT, _FLOAT, _BOOL, _NULL = (_YAML + t for t in ("str", "int", "float", "bool", "null"))
+#: The only form of number an inventory holds (at most 40 digits: no value needs more).
+_DECIMAL = re.compile(r"-?(?:0|[1-9][0-9]{0,39})")
+#: Numbers of the YAML 1.2 core schema (plus leading zeros) that YAML 1.1 reads as text: 0o17, 1e3, 09.
+_YAML12_NUMBER = re.compile(
+    r"[-+]?(?:0o[0-7]+|0x[0-9a-fA-F]+|[0-9]+|(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?"
+    r"|\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))"
+)
+#: Where a tag can start (a "!" at the start of a token); a miss would only leave a tag unreported:
+#: values are never constructed from a tag, so ``!!python/...`` stays inert text even then.
+_MAYBE_TAG = re.compile(r"(?:^|[\s\[{,:?-])!", re.MULTILINE)
+#: A node's start (line, column) and kind: where an event carried an explicit tag.
+_Mark = tuple[int, int, str]
 
 
 @dataclass(frozen=True)
@@ -52,24 +80,13 @@ def gc_paused() -> Iterator[None]:
 
 
 def load_yaml_file(path: Path, max_bytes: int = MAX_FILE_BYTES, max_nodes: int = MAX_NODES) -> LoadedDocument:
-    """Load one YAML file; raise :class:`InventoryError` with file:line for anything unsafe or broken."""
-    shown = relative_path(path)
-    try:
-        size = path.stat().st_size
-    except FileNotFoundError:
-        raise InventoryError([Problem(shown, 0, "file not found", "check the path or --inventory")]) from None
-    if size > max_bytes:
-        raise InventoryError(
-            [
-                Problem(
-                    shown,
-                    1,
-                    f"file is {size} bytes, more than the limit of {max_bytes}",
-                    "split the authority into smaller files or use client ranges instead of single entries",
-                )
-            ]
-        )
-    raw = path.read_bytes()
+    """Load one YAML file; raise :class:`InventoryError` with file:line for anything unsafe or broken.
+
+    Only a regular file is read, never through a link and at most *max_bytes* of it (see
+    :mod:`ksm_provision.inventory.files`).
+    """
+    shown = shown_path(path)
+    raw = read_inventory_file(path, max_bytes)
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -104,12 +121,43 @@ def load_yaml_text(text: str, shown: str, max_nodes: int = MAX_NODES) -> LoadedD
         return LoadedDocument(Path(shown), None, source)
     if "&" in text:  # anchors exist: measure the expansion before building anything (cheap, no copies)
         check_expansion(node, shown, max_nodes)
-    builder = _Builder(shown, source, max_nodes)
+    tags = explicit_tags(text) if _MAYBE_TAG.search(text) else {}  # skip the second pass if no tag
+    builder = _Builder(shown, source, max_nodes, tags)
     with gc_paused():
         data = builder.build(node, ())
     if builder.problems:
         raise InventoryError(builder.problems)
     return LoadedDocument(Path(shown), data, source)
+
+
+def explicit_tags(text: str) -> dict[_Mark, str]:
+    r"""Where *text* writes an explicit tag: node start (line, column, kind) -> tag.
+
+    The composed graph cannot tell ``!!str 5`` from ``"5"`` nor ``!!map`` from nothing; the parser's
+    events can, so this second pass runs over the events (only when a ``!`` could start a tag).
+
+    >>> explicit_tags("a: !!str 5\nb: [!vault x, 'y']\n")
+    {(0, 3, 'scalar'): 'tag:yaml.org,2002:str', (1, 4, 'scalar'): '!vault'}
+    """
+    kinds = {
+        yaml.ScalarEvent: "scalar",
+        yaml.SequenceStartEvent: "sequence",
+        yaml.MappingStartEvent: "mapping",
+    }
+    found: dict[_Mark, str] = {}
+    with gc_paused():
+        for event in yaml.parse(text, Loader=_Loader):
+            tag, mark = getattr(event, "tag", None), event.start_mark
+            if tag is not None and mark is not None:
+                found[(mark.line, mark.column, kinds[type(event)])] = tag
+    return found
+
+
+def _mark_of(node: yaml.Node) -> _Mark:
+    kind = "scalar" if isinstance(node, yaml.ScalarNode) else "mapping"
+    if isinstance(node, yaml.SequenceNode):
+        kind = "sequence"
+    return (node.start_mark.line, node.start_mark.column, kind)
 
 
 class _AliasBombError(Exception):
@@ -167,12 +215,30 @@ def check_expansion(root: yaml.Node, shown: str, max_nodes: int) -> None:
 class _Builder:
     """Turns a composed node graph into dicts, lists and scalars, recording lines."""
 
-    def __init__(self, shown: str, source: SourceMap, max_nodes: int) -> None:
+    def __init__(self, shown: str, source: SourceMap, max_nodes: int, tags: dict[_Mark, str]) -> None:
         self.shown = shown
         self.source = source
         self.max_nodes = max_nodes
+        self.tags = tags
         self.count = 0
         self.problems: list[Problem] = []
+        self._reported: set[_Mark] = set()  # an alias visits its node again: report it once
+
+    def _report(self, node: yaml.Node, message: str, hint: str) -> None:
+        mark = _mark_of(node)
+        if mark not in self._reported:
+            self._reported.add(mark)
+            self.problems.append(Problem(self.shown, node.start_mark.line + 1, message, hint))
+
+    def _tagged(self, node: yaml.Node) -> bool:
+        """Report an explicit tag on *node*; True if there was one."""
+        if not self.tags:
+            return False
+        tag = self.tags.get(_mark_of(node))
+        if tag is None:
+            return False
+        self._report(node, f"YAML tags are not allowed ({_tag_shown(tag)})", _tag_hint(tag))
+        return True
 
     def build(self, node: yaml.Node, loc: Loc) -> Any:
         self.source.lines[loc] = node.start_mark.line + 1
@@ -193,16 +259,17 @@ class _Builder:
         self.count += 1
         if self.count > self.max_nodes:
             raise _AliasBombError
+        if isinstance(node, yaml.ScalarNode):
+            return self._scalar(node)
+        self._tagged(node)  # a tagged collection is still built: its content may have more problems
         if isinstance(node, yaml.MappingNode):
             return self._mapping(node, loc)
-        if isinstance(node, yaml.SequenceNode):
-            items = []
-            for index, item in enumerate(node.value):
-                item_loc = (*loc, index)
-                self.source.lines[item_loc] = item.start_mark.line + 1
-                items.append(self._node(item, item_loc))
-            return items
-        return self._scalar(node)
+        items = []
+        for index, item in enumerate(node.value):
+            item_loc = (*loc, index)
+            self.source.lines[item_loc] = item.start_mark.line + 1
+            items.append(self._node(item, item_loc))
+        return items
 
     def _mapping(self, node: yaml.MappingNode, loc: Loc) -> dict[Any, Any]:
         result: dict[Any, Any] = {}
@@ -246,22 +313,113 @@ class _Builder:
             result[key] = self._node(value_node, child_loc)
         return result
 
-    @staticmethod
-    def _scalar(node: yaml.Node) -> Any:
+    def _scalar(self, node: yaml.ScalarNode) -> Any:
+        """The value of a scalar node, read the same under YAML 1.1 and 1.2 (see the module doc)."""
         tag, value = node.tag, node.value
-        if tag == "tag:yaml.org,2002:str" or _is_yaml11_only(tag, value):
+        if self._tagged(node):
             return value
-        return _SCALAR_CONSTRUCTOR.construct_object(node)
+        plain = not node.style  # "" from libyaml, None from the pure-Python parser
+        if tag == _STR:
+            if plain and _YAML12_NUMBER.fullmatch(value):
+                self._number(node)
+            return value
+        if tag in (_INT, _FLOAT):
+            if ":" in value:  # base 60 in YAML 1.1, text in YAML 1.2: MAC addresses stay text
+                return value
+            if tag == _INT and _DECIMAL.fullmatch(value):
+                return int(value)
+            self._number(node)
+            return value
+        if tag == _BOOL:  # only true/false: yes/no/on/off are country codes and answers, i.e. text
+            lowered = value.lower()
+            return lowered == "true" if lowered in ("true", "false") else value
+        if tag == _NULL:
+            return None
+        return value  # timestamp and "=" (no such types in YAML 1.2); other tags are explicit, reported
+
+    def _number(self, node: yaml.ScalarNode) -> None:
+        reason, meant = number_reading(node.value)
+        fix = f"write {meant} (plain decimal)" if meant is not None else "write a whole number, e.g. 110,"
+        self._report(
+            node,
+            f"{_shorten(node.value)} is not a plain decimal number ({reason})",
+            f"{fix} or quote it if it is text",
+        )
 
 
-def _is_yaml11_only(tag: str, value: str) -> bool:
-    """YAML 1.1 readings that YAML 1.2 dropped; we keep such scalars as text.
+def _tag_shown(tag: str) -> str:
+    r"""A tag as the user wrote it (``!!`` for the YAML namespace), printable and at most 60 characters.
 
-    Base-60 numbers turn MAC addresses (52:54:00:41:08:14) into integers, and yes/no/on/off turn
-    country codes and answers into booleans.
+    >>> _tag_shown("tag:yaml.org,2002:python/name:os.system"), _tag_shown("!e\x1b[2J")
+    ('!!python/name:os.system', '!e\\x1b[2J')
     """
-    if tag == "tag:yaml.org,2002:int" or tag == "tag:yaml.org,2002:float":
-        return ":" in value
-    if tag == "tag:yaml.org,2002:bool":
-        return value.lower() not in ("true", "false")
-    return False
+    short = "!!" + tag.removeprefix(_YAML) if tag.startswith(_YAML) else tag
+    short = "".join(c if c.isprintable() and c.isascii() else ascii(c)[1:-1] for c in short)
+    return _shorten(short, 60)
+
+
+def _tag_hint(tag: str) -> str:
+    if tag == "!vault":
+        return (
+            "secrets belong in the authority's vault file; write a reference such as "
+            "'vault:network_enable_secret'"
+        )
+    if tag == "!unsafe":
+        return "ksm marks every inventory value as unsafe for Ansible itself; write the value without the tag"
+    return "write the value without the tag, in quotes if it is text (tags can build other types or objects)"
+
+
+def number_reading(value: str) -> tuple[str, int | None]:
+    """Why *value* is not a plain decimal number, and the whole number it most likely means.
+
+    >>> number_reading("0155")
+    ('a leading 0 makes YAML 1.1 read it as octal 109', 155)
+    >>> number_reading("0x6e"), number_reading("1_10"), number_reading("110.0")
+    (('hexadecimal 110', 110), ("digit separator '_'", 110), ('a floating-point number', 110))
+    >>> number_reading(".nan"), number_reading("1.5")
+    (('a floating-point not-a-number', None), ('a floating-point number', None))
+    """
+    digits = value.replace("_", "")
+    sign = -1 if digits.startswith("-") else 1
+    body = digits.lstrip("+-")
+    lower = body.lower()
+    if lower == ".nan":
+        return "a floating-point not-a-number", None
+    if lower == ".inf":
+        return "a floating-point infinity", None
+    for prefix, base, name in (("0x", 16, "hexadecimal"), ("0o", 8, "octal"), ("0b", 2, "binary")):
+        if lower.startswith(prefix):
+            number = _parse_int(body[2:], base)
+            if number is None:
+                return name, None
+            return f"{name} {sign * number}", sign * number
+    if re.fullmatch(r"0[0-9]+", body):
+        octal = _parse_int(body, 8)
+        reason = (
+            "a leading 0" if octal is None else f"a leading 0 makes YAML 1.1 read it as octal {sign * octal}"
+        )
+        meant = _parse_int(body, 10)
+        return reason, None if meant is None else sign * meant
+    if any(c in lower for c in ".e"):
+        try:
+            real = float(digits)
+        except ValueError:
+            return "a floating-point number", None
+        whole = int(real) if math.isfinite(real) and real.is_integer() else None
+        return "a floating-point number", whole
+    if "_" in value or value.startswith("+"):
+        return "digit separator '_'" if "_" in value else "'+' sign", _parse_int(digits, 10)
+    return "more than 40 digits", None
+
+
+def _shorten(text: str, limit: int = 40) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _parse_int(text: str, base: int) -> int | None:
+    if len(text) > 40:  # nothing in an inventory is that large; int() refuses > 4300 decimal digits
+        return None
+    try:
+        return int(text, base)
+    except ValueError:
+        return None

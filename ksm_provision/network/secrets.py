@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ksm_provision.errors import UsageError
+from ksm_provision.inventory.files import read_vault_file
 from ksm_provision.inventory.models import NetworkSettings
 from ksm_provision.playbook.vault import Redactor, VaultAccess
 
@@ -29,7 +30,7 @@ def read_vault(access: VaultAccess) -> dict[str, Any]:
 
     try:
         secret = VaultSecret(access.password_file.read_bytes().strip())
-        plain = VaultLib([(access.vault_id, secret)]).decrypt(access.vault_file.read_bytes())
+        plain = VaultLib([(access.vault_id, secret)]).decrypt(read_vault_file(access.vault_file))
     except (OSError, AnsibleError) as exc:
         raise UsageError(
             f"cannot decrypt the vault {access.vault_file} of authority '{access.authority}' "

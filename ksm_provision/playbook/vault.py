@@ -11,7 +11,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from ksm_provision.errors import UsageError
+from ksm_provision.errors import InventoryError, Problem, UsageError, relative_path
+from ksm_provision.inventory.files import read_vault_file
 from ksm_provision.inventory.inventory import Inventory
 
 
@@ -68,10 +69,61 @@ def secret_values(accesses: list[VaultAccess]) -> list[str]:
     values: list[str] = []
     for access in accesses:
         secret = VaultSecret(access.password_file.read_bytes().strip())
-        plain = VaultLib([(access.vault_id, secret)]).decrypt(access.vault_file.read_bytes())
+        plain = VaultLib([(access.vault_id, secret)]).decrypt(read_vault_file(access.vault_file))
+        refuse_templates(plain.decode("utf-8", errors="replace"), access.vault_file)
         data = yaml.safe_load(plain) or {}
         values += [str(v) for v in _leaves(data) if isinstance(v, str | int) and len(str(v)) >= 4]
     return values
+
+
+_TEMPLATE_MARKS = ("{{", "{%", "{#")
+
+
+def refuse_templates(plain: str, vault_file: Path) -> None:
+    """Vault values are data: Ansible would evaluate ``{{ }}`` in them on the controller.
+
+    The vault is the one file an authority writes that Ansible reads directly, so its values are
+    checked here; problems name the key and line, never the value.
+    """
+    import yaml
+
+    problems: list[Problem] = []
+
+    def walk(node: yaml.Node, path: str) -> None:
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                walk(value, f"{path}.{key.value}" if path else str(key.value))
+        elif isinstance(node, yaml.SequenceNode):
+            for index, item in enumerate(node.value):
+                walk(item, f"{path}.{index}")
+        elif any(mark in str(node.value) for mark in _TEMPLATE_MARKS):
+            problems.append(
+                Problem(
+                    relative_path(vault_file),
+                    node.start_mark.line + 1,
+                    f"the value of '{path}' contains template syntax ({{{{, {{% or {{#}}); "
+                    "vault values are data, never templates",
+                    "store the literal secret; Ansible would evaluate a template on the controller",
+                )
+            )
+
+    try:
+        root = yaml.compose(plain, Loader=yaml.SafeLoader)
+    except yaml.YAMLError:
+        raise InventoryError(
+            [
+                Problem(
+                    relative_path(vault_file),
+                    0,
+                    "the decrypted vault is not valid YAML",
+                    "fix it with ansible-vault edit",
+                )
+            ]
+        ) from None
+    if root is not None:
+        walk(root, "")
+    if problems:
+        raise InventoryError(problems)
 
 
 def _leaves(data: object) -> list[object]:

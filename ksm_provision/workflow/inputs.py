@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Collection, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
 from ksm_provision import __version__
+from ksm_provision.errors import InventoryError
+from ksm_provision.inventory.files import read_inventory_file, read_vault_file
 from ksm_provision.inventory.inventory import PROVIDER_FILE, Inventory
 from ksm_provision.playbook.paths import project_dir
 
@@ -76,14 +78,23 @@ def toolkit_hash() -> str:
     return digest.hexdigest()
 
 
+def _tenant_file_hash(read: Callable[[Path], bytes], path: Path) -> str:
+    """sha256 of an inventory or vault file, read as safely as the loader reads it, or :data:`MISSING`."""
+    try:
+        return hashlib.sha256(read(path)).hexdigest()
+    except InventoryError:  # missing, a link or a special file: the loader refuses those already
+        return MISSING
+
+
 def _inventory_inputs(inventory: Inventory, authorities: Iterable[str]) -> dict[str, str]:
     root = inventory.root
-    hashes = {f"{root.name}/{PROVIDER_FILE}": file_hash(root / PROVIDER_FILE)}
+    hashes = {f"{root.name}/{PROVIDER_FILE}": _tenant_file_hash(read_inventory_file, root / PROVIDER_FILE)}
     for aid in authorities:
-        hashes[f"{root.name}/{aid}.yml"] = file_hash(root / f"{aid}.yml")
+        hashes[f"{root.name}/{aid}.yml"] = _tenant_file_hash(read_inventory_file, root / f"{aid}.yml")
         model = inventory.authorities.get(aid)
         if model is not None:
-            hashes[f"{root.name}/{model.vault.file}"] = file_hash(root / model.vault.file)
+            vault = root / model.vault.file
+            hashes[f"{root.name}/{model.vault.file}"] = _tenant_file_hash(read_vault_file, vault)
     return hashes
 
 

@@ -7,7 +7,12 @@ and ``expected.txt`` (the exact problems, one per line, hints left out). ``case.
 - ``{file, append}``: add text at the end;
 - ``{file, content}``: write the whole file (also new files);
 - ``{file, delete: true}``: remove the file;
-- ``{file, encoding}``: save the file in another encoding (e.g. latin-1).
+- ``{file, encoding}``: save the file in another encoding (e.g. latin-1);
+- ``{file, symlink: TARGET}``: make the file a symbolic link to TARGET (replacing it if it exists);
+- ``{file, fifo: true}`` / ``{file, directory: true}``: make it a FIFO / a directory instead.
+
+Every case runs under a deadline, so that a regression that blocks (e.g. on a FIFO) fails instead of
+hanging the test run.
 
 Run with ``KSM_UPDATE_GOLDEN=1`` to rewrite expected.txt after a deliberate change of messages;
 review the diff before committing.
@@ -18,6 +23,8 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -35,10 +42,21 @@ CASES = sorted(p for p in (DATA / "invalid").iterdir() if p.is_dir())
 UPDATE = os.environ.get("KSM_UPDATE_GOLDEN") == "1"
 
 
+DEADLINE_SECONDS = 60
+
+
 def apply_edit(root: Path, edit: dict[str, Any]) -> None:
     path = root / edit["file"]
+    if any(kind in edit for kind in ("symlink", "fifo", "directory")) and os.path.lexists(path):
+        path.unlink()
     if edit.get("delete"):
         path.unlink()
+    elif "symlink" in edit:
+        path.symlink_to(edit["symlink"])
+    elif edit.get("fifo"):
+        os.mkfifo(path)
+    elif edit.get("directory"):
+        path.mkdir()
     elif "content" in edit:
         path.write_text(edit["content"], encoding="utf-8")
     elif "append" in edit:
@@ -74,12 +92,28 @@ def problems_of(root: Path) -> list[Problem]:
     return validate_inventory(inventory)
 
 
+class DeadlineError(Exception):
+    """Not an OSError, so that no ``except OSError`` of the code under test swallows it."""
+
+
+def _deadline_passed(signum: int, frame: object) -> None:
+    raise DeadlineError(f"the case took more than {DEADLINE_SECONDS}s: does something block (a FIFO?)")
+
+
 @pytest.fixture
-def in_case(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def in_case(
+    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Path]:
     """Build the case in tmp_path/inv and work from inside it, so files show as 'aa.yml'."""
     root = build_case(request.param, tmp_path / "inv")
     monkeypatch.chdir(root)
-    return Path()
+    previous = signal.signal(signal.SIGALRM, _deadline_passed)
+    signal.alarm(DEADLINE_SECONDS)
+    try:
+        yield Path()
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 def expected_lines(case: Path) -> list[str]:

@@ -29,3 +29,23 @@ def test_each_authority_needs_only_its_own_key(monkeypatch: pytest.MonkeyPatch, 
 def test_redactor_masks_every_secret() -> None:
     redact = Redactor(["Kfz-DB-Secret-b5e07d", "short-secret"])
     assert redact("password: Kfz-DB-Secret-b5e07d; x=short-secret") == "password: ********; x=********"
+
+
+def test_a_template_in_a_vault_value_is_refused_without_showing_it(tmp_path: Path) -> None:
+    """Ansible would evaluate ``{{ }}`` in a vault value on the controller (checked with 2.19)."""
+    from ansible.parsing.vault import VaultLib, VaultSecret
+
+    from ksm_provision.errors import InventoryError
+    from ksm_provision.playbook.vault import VaultAccess
+
+    password = tmp_path / "aa.pass"
+    password.write_bytes(b"lab-only")
+    plain = "snmp_auth: Secret-1234\nnested:\n  db: \"{{ lookup('file', '/work/other/lup.pass') }}\"\n"
+    vault_file = tmp_path / "aa.yml"
+    vault_file.write_bytes(VaultLib([("aa", VaultSecret(b"lab-only"))]).encrypt(plain, vault_id="aa"))
+    with pytest.raises(InventoryError) as error:
+        secret_values([VaultAccess("aa", "aa", vault_file, password)])
+    (problem,) = error.value.problems
+    assert problem.line == 3
+    assert "'nested.db' contains template syntax" in problem.message
+    assert "lookup" not in str(error.value) and "Secret-1234" not in str(error.value)

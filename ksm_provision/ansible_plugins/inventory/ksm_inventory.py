@@ -22,6 +22,7 @@ from ansible.plugins.inventory import BaseInventoryPlugin
 from ansible.template import trust_as_template
 
 from ksm_provision.errors import KsmError
+from ksm_provision.inventory.files import read_inventory_file
 from ksm_provision.inventory.inventory import PROVIDER_FILE, load_inventory
 from ksm_provision.render.ansible_vars import AnsibleTemplate, host_groups, host_vars
 from ksm_provision.validate import validate_inventory
@@ -37,8 +38,11 @@ class InventoryModule(BaseInventoryPlugin):  # type: ignore[misc]
     def verify_file(self, path: str) -> bool:
         if not (super().verify_file(path) and Path(path).name == PROVIDER_FILE):
             return False
-        with Path(path).open(encoding="utf-8", errors="replace") as handle:
-            return any(line.startswith("provider:") for line in handle)
+        try:  # the same safe, bounded read as the loader: a FIFO or link named ksm.yml cannot hang us
+            text = read_inventory_file(Path(path)).decode("utf-8", errors="replace")
+        except KsmError:
+            return True  # it is ours by name: parse() reports the problem loudly
+        return any(line.startswith("provider:") for line in text.splitlines())
 
     def parse(self, inventory: Any, loader: Any, path: str, cache: bool = True) -> None:
         super().parse(inventory, loader, path, cache)
