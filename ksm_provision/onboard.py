@@ -19,11 +19,13 @@ from ksm_provision.inventory.inventory import PROVIDER_FILE, Inventory
 from ksm_provision.inventory.loader import load_yaml_text
 from ksm_provision.inventory.models import AddressPlan, ProviderFile
 from ksm_provision.inventory.source import SourceMap
-from ksm_provision.inventory.types import check_identifier, check_safe_text
+from ksm_provision.inventory.types import MAX_TEXT, check_identifier, check_safe_text
 from ksm_provision.validate.spans import ip_text, net_bounds
 
 MAX_VLAN = 4094
 PLACEHOLDER_AGS = "00000000"
+#: The scaffolded site is named this followed by the authority's name (both must fit a site name).
+SITE_NAME_PREFIX = "Hauptverwaltung "
 _PLAN_LOC = ("address_plan", "authorities")
 
 AUTHORITY_TEMPLATE = """\
@@ -96,7 +98,7 @@ def check_request(authority_id: str, name: str, ags: str | None) -> None:
     if not name.strip():
         raise UsageError("--name must not be empty", "e.g. --name 'Stadt Hagenow'")
     try:
-        check_safe_text(name)
+        check_safe_text(name, MAX_TEXT - len(SITE_NAME_PREFIX))  # also refuses template syntax
     except ValueError as exc:
         raise UsageError(f"--name {exc}", "e.g. --name 'Stadt Hagenow'") from None
     if ags is not None and not (len(ags) == 8 and ags.isascii() and ags.isdigit()):
@@ -196,7 +198,7 @@ def render_authority(
         aid=aid,
         name=name,
         name_yaml=json.dumps(name, ensure_ascii=False),
-        site_name_yaml=json.dumps(f"Hauptverwaltung {name}", ensure_ascii=False),
+        site_name_yaml=json.dumps(SITE_NAME_PREFIX + name, ensure_ascii=False),
         ags=ags or PLACEHOLDER_AGS,
         ags_comment="" if ags else "           # placeholder: set the Amtlicher Gemeindeschlüssel",
         domain=inventory.provider.provider.domain,

@@ -13,19 +13,31 @@ from typing import Annotated, Self
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ksm_provision.inventory.types import (
+    SHARES_ROOT,
     Asn,
+    BannerText,
     Hostname,
     Identifier,
+    InterfaceDescription,
     InterfaceName,
     IPv4,
     IPv4If,
     IPv4Net,
+    Locale,
     MacAddress,
+    OspfArea,
     PolicyKey,
+    PolicyText,
+    PolicyValue,
     Port,
+    RouteDescription,
     SafeText,
     SafeTree,
     SecretRef,
+    SharePath,
+    SshKey,
+    TimeZone,
+    VaultFile,
     VlanId,
 )
 
@@ -42,7 +54,7 @@ class AdminAccount(KsmModel):
 
     name: Annotated[str, Field(pattern=r"^[a-z_][a-z0-9_-]{0,31}$")]
     comment: SafeText = ""
-    ssh_keys: list[SafeText] = Field(default_factory=list)
+    ssh_keys: list[SshKey] = Field(default_factory=list)
     sudo: bool = True
 
 
@@ -53,8 +65,10 @@ class Settings(KsmModel):
     ``None`` means "not set at this level".
     """
 
-    timezone: SafeText | None = None
-    locale: SafeText | None = None
+    timezone: TimeZone | None = Field(
+        default=None, description="a zone of the tz database, e.g. Europe/Berlin"
+    )
+    locale: Locale | None = Field(default=None, description="e.g. de_DE.UTF-8")
     ntp_servers: list[IPv4 | Hostname] | None = None
     dns_servers: list[IPv4] | None = None
     dns_search: list[Hostname] | None = None
@@ -132,9 +146,9 @@ class ClientProfile(KsmModel):
 
     description: SafeText
     packages: list[Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9+.-]+$")]] = Field(default_factory=list)
-    browser_homepage: SafeText = ""
+    browser_homepage: PolicyText = ""
     browser_policies: dict[PolicyKey, SafeTree] = Field(default_factory=dict)
-    office_policies: dict[PolicyKey, SafeText | bool | int] = Field(default_factory=dict)
+    office_policies: dict[PolicyKey, PolicyValue] = Field(default_factory=dict)
     settings: Settings = Field(default_factory=Settings)
 
 
@@ -187,10 +201,14 @@ class AuthorityIdentity(KsmModel):
 
 
 class VaultRef(KsmModel):
-    """The authority's ansible-vault file; one vault id per authority."""
+    """The authority's ansible-vault file; one vault id per authority.
+
+    ``file`` is relative to the inventory directory and lies below ``vault/``; the authority rules
+    make it the authority's own (``vault/<id>.yml`` or below ``vault/<id>/``) and ``vault_id`` its id.
+    """
 
     vault_id: Identifier
-    file: Annotated[str, Field(pattern=r"^[A-Za-z0-9_./-]+$")]
+    file: VaultFile
 
 
 class Printer(KsmModel):
@@ -249,7 +267,7 @@ class ClientRange(KsmModel):
     name: Identifier
     hostname_pattern: Annotated[str, Field(pattern=r"^[a-z0-9-]*\{index(:0\dd)?\}[a-z0-9-]*$")]
     count: Annotated[int, Field(ge=1, le=65536)]
-    start: Annotated[int, Field(ge=0)] = 1
+    start: Annotated[int, Field(ge=0, le=999_999)] = 1
     site: Identifier
     network: Identifier
     first_address: IPv4
@@ -259,7 +277,7 @@ class ClientRange(KsmModel):
 
 class FileShare(KsmModel):
     name: Annotated[str, Field(pattern=r"^[A-Za-z0-9_$-]{1,64}$")]
-    path: Annotated[str, Field(pattern=r"^/[A-Za-z0-9_/.-]+$")]
+    path: SharePath = Field(description=f"a directory below {SHARES_ROOT}, e.g. {SHARES_ROOT}/bauamt")
     comment: SafeText = ""
     department: SafeText = ""
     group: Annotated[str, Field(pattern=r"^[a-z_][a-z0-9_-]{0,31}$")]
@@ -298,7 +316,7 @@ class InterfaceMode(StrEnum):
 
 class Interface(KsmModel):
     name: InterfaceName
-    description: SafeText = ""
+    description: InterfaceDescription = ""
     mode: InterfaceMode
     network: Identifier | None = Field(
         default=None, description="access mode: the network (VLAN) of the port"
@@ -332,17 +350,17 @@ class Uplink(KsmModel):
 class StaticRoute(KsmModel):
     prefix: IPv4Net
     next_hop: IPv4
-    description: SafeText = ""
+    description: RouteDescription = ""
 
 
 class BgpNeighbor(KsmModel):
     address: IPv4
     remote_as: Asn
-    description: SafeText = ""
+    description: RouteDescription = ""
 
 
 class Routing(KsmModel):
-    ospf_area: Annotated[int, Field(ge=0)] = 0
+    ospf_area: OspfArea = 0
     router_id: IPv4 | None = None
     static_routes: list[StaticRoute] = Field(default_factory=list)
     bgp_neighbors: list[BgpNeighbor] = Field(default_factory=list)
@@ -375,7 +393,7 @@ class NetworkSettings(KsmModel):
     snmp_user: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,32}$")] = "ksm-monitoring"
     snmp_auth: SecretRef
     snmp_priv: SecretRef
-    banner: SafeText = "Zugriff nur fuer berechtigte Personen. Unbefugte Nutzung wird verfolgt."
+    banner: BannerText = "Zugriff nur fuer berechtigte Personen. Unbefugte Nutzung wird verfolgt."
 
 
 class AuthorityFile(KsmModel):

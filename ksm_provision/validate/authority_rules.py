@@ -10,15 +10,21 @@ import difflib
 import ipaddress
 from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
+from pathlib import PurePosixPath
 
 from ksm_provision.errors import Problem
 from ksm_provision.inventory.models import InterfaceMode, ServerRole
 from ksm_provision.inventory.source import Loc
-from ksm_provision.inventory.types import check_hostname
+from ksm_provision.inventory.types import SHARES_ROOT, VAULT_DIR, check_hostname
 from ksm_provision.validate.spans import example_host, has_broadcast, ip_text, net_bounds
 from ksm_provision.validate.view import AuthorityView, NetInfo, duplicates
 
 Rule = Callable[[AuthorityView], list[Problem]]
+
+#: MACs of client range hosts: this prefix and the four octets of the address (see inventory.hosts).
+RANGE_MAC_PREFIX = "02:00:"
+#: Section names of smb.conf that are not shares.
+RESERVED_SHARE_NAMES = frozenset({"global", "homes", "printers"})
 
 
 def choices(wanted: str, known: Collection[str], what: str) -> str:
@@ -540,6 +546,169 @@ def dhcp_servers(view: AuthorityView) -> list[Problem]:
     ]
 
 
+# --------------------------------------------------------------------------- vault, MACs, shares
+
+
+def vault_file(view: AuthorityView) -> list[Problem]:
+    """The vault is the authority's own: vault_id is its id, the file vault/<id>.yml or in vault/<id>/.
+
+    The model already keeps ``file`` relative, normalised and below ``vault/``; owning it here means
+    no two authorities can share a vault, and no authority can read another's secrets.
+    """
+    vault = view.model.vault
+    aid = view.aid
+    problems: list[Problem] = []
+    if vault.vault_id != aid:
+        problems.append(
+            view.problem(
+                ("vault", "vault_id"),
+                f"vault_id '{vault.vault_id}' is not the authority's id '{aid}'",
+                f"one vault id per authority, named after it: write vault_id: {aid}",
+            )
+        )
+    own = (f"{VAULT_DIR}/{aid}.yml", f"{VAULT_DIR}/{aid}.yaml")
+    if vault.file in own or vault.file.startswith(f"{VAULT_DIR}/{aid}/"):
+        return problems
+    owner = vault.file.split("/")[1].removesuffix(".yml").removesuffix(".yaml")
+    planned = {b.authority for b in view.provider.address_plan.authorities}
+    whose = ""
+    if owner != aid and owner in planned:
+        whose = (
+            f": it is the vault of authority '{owner}' ({PurePosixPath(view.file).with_name(owner + '.yml')})"
+        )
+    problems.append(
+        view.problem(
+            ("vault", "file"),
+            f"vault file '{vault.file}' is not the vault of authority '{aid}'{whose}",
+            f"every authority has its own vault: write file: {own[0]} (or a file below {VAULT_DIR}/{aid}/)",
+        )
+    )
+    return problems
+
+
+def unique_macs(view: AuthorityView) -> list[Problem]:
+    """No two hosts of the authority share a MAC address (DHCP reservations would collide).
+
+    Explicit MACs of clients and servers are compared with each other and with the MACs that client
+    ranges derive from their addresses (``02:00`` + the four octets). Ranges among themselves collide
+    only where their addresses do, which the address rules report.
+    """
+    a = view.model
+    explicit: list[tuple[str, Loc, str]] = [
+        (f"client '{c.hostname}'", ("clients", i, "mac"), c.mac) for i, c in enumerate(a.clients)
+    ]
+    explicit += [
+        (f"server '{s.hostname}'", ("servers", i, "mac"), s.mac)
+        for i, s in enumerate(a.servers)
+        if s.mac is not None
+    ]
+    problems: list[Problem] = []
+    first: dict[str, tuple[str, Loc]] = {}
+    for label, loc, mac in explicit:
+        seen = first.setdefault(mac, (label, loc))
+        if seen[1] != loc:
+            problems.append(
+                view.problem(
+                    loc,
+                    f"{label}: MAC {mac} is already used by {seen[0]} (line {view.line(seen[1])})",
+                    "every host needs its own MAC address; a DHCP reservation would go to the wrong host",
+                )
+            )
+    derived = [(label, loc, mac) for label, loc, mac in explicit if mac.startswith(RANGE_MAC_PREFIX)]
+    for label, loc, mac in derived:
+        value = int(mac.removeprefix(RANGE_MAC_PREFIX).replace(":", ""), 16)
+        for i, entry in enumerate(a.client_ranges):
+            offset = value - int(entry.first_address)
+            if 0 <= offset < entry.count:
+                hostname = entry.hostname_pattern.format(index=entry.start + offset)
+                problems.append(
+                    view.problem(
+                        loc,
+                        f"{label}: MAC {mac} is the MAC of {hostname} of client range '{entry.name}' "
+                        f"(line {view.line(('client_ranges', i))}), derived from its address "
+                        f"{ip_text(value)}",
+                        f"range hosts get {RANGE_MAC_PREFIX} followed by their address octets; "
+                        "give this host its own MAC",
+                    )
+                )
+                break
+    return problems
+
+
+def enclosing(path: str, paths: dict[str, int]) -> int | None:
+    """The value of the nearest proper ancestor of *path* among *paths*, if any.
+
+    >>> enclosing("/srv/shares/a/b", {"/srv/shares/a": 0, "/srv/shares/a-b": 1})
+    0
+    >>> enclosing("/srv/shares/a-b", {"/srv/shares/a": 0}) is None
+    True
+    """
+    parts = path.split("/")
+    for end in range(len(parts) - 1, 1, -1):
+        found = paths.get("/".join(parts[:end]))
+        if found is not None:
+            return found
+    return None
+
+
+def file_shares(view: AuthorityView) -> list[Problem]:
+    """The shares of one file server have distinct names and distinct, non-nested directories."""
+    problems: list[Problem] = []
+    for i, server in enumerate(view.model.servers):
+        if server.fileserver is None:
+            continue
+        base: Loc = ("servers", i, "fileserver", "shares")
+        label = f"server '{server.hostname}'"
+        shares = server.fileserver.shares
+        names: dict[str, int] = {}
+        paths: dict[str, int] = {}
+        for j, share in enumerate(shares):
+            key = share.name.lower()
+            if key in RESERVED_SHARE_NAMES:
+                problems.append(
+                    view.problem(
+                        (*base, j, "name"),
+                        f"{label}: '{share.name}' is a reserved Samba section, not a share name",
+                        "choose another name, e.g. 'Ablage'",
+                    )
+                )
+            elif key in names:
+                problems.append(
+                    view.problem(
+                        (*base, j, "name"),
+                        f"{label}: share name '{share.name}' is already used on line "
+                        f"{view.line((*base, names[key], 'name'))} (Samba share names ignore case)",
+                        f"give every share its own name, e.g. '{share.name}2'",
+                    )
+                )
+            names.setdefault(key, j)
+            if share.path in paths:
+                other = shares[paths[share.path]]
+                problems.append(
+                    view.problem(
+                        (*base, j, "path"),
+                        f"{label}: share '{share.name}' uses the directory {share.path} of share "
+                        f"'{other.name}' (line {view.line((*base, paths[share.path], 'path'))})",
+                        f"give every share its own directory, e.g. {SHARES_ROOT}/{share.name.lower()}",
+                    )
+                )
+            paths.setdefault(share.path, j)
+        for j, share in enumerate(shares):
+            outer = enclosing(share.path, paths)
+            if outer is not None:
+                other = shares[outer]
+                problems.append(
+                    view.problem(
+                        (*base, j, "path"),
+                        f"{label}: share '{share.name}' ({share.path}) lies inside share '{other.name}' "
+                        f"({other.path}, line {view.line((*base, outer, 'path'))})",
+                        "the role would reset the outer share's owner and mode; use sibling directories, "
+                        f"e.g. {SHARES_ROOT}/{share.name.lower()}",
+                    )
+                )
+    return problems
+
+
 RULES: tuple[Rule, ...] = (
     unique_ids,
     site_refs,
@@ -554,6 +723,9 @@ RULES: tuple[Rule, ...] = (
     client_ranges,
     routed_interfaces,
     dhcp_servers,
+    vault_file,
+    unique_macs,
+    file_shares,
 )
 
 

@@ -166,6 +166,11 @@ def test_existing_id_is_refused(inventory_copy: Path, capsys: pytest.CaptureFixt
     [
         (["onboard", "Bad_Id", "--name", "X"], "invalid authority id"),
         (["onboard", "neu", "--name", "A\nB"], "control character"),
+        (["onboard", "neu", "--name", "Stadt {{ lookup('pipe', 'id') }}"], "template syntax '{{'"),
+        (["onboard", "neu", "--name", "Stadt {% raw %}"], "template syntax '{%'"),
+        (["onboard", "neu", "--name", "Stadt {# x #}"], "template syntax '{#'"),
+        (["onboard", "neu", "--name", "Stadt\x1b[2J"], "control character"),
+        (["onboard", "neu", "--name", "S" * 240], "more than the 239 allowed"),
         (["onboard", "neu", "--name", "X", "--ags", "123"], "8-digit"),
         (["onboard", "neu"], "Missing option '--name'"),
     ],
@@ -189,3 +194,13 @@ def test_plan_onboarding_is_pure(inventory_copy: Path) -> None:
     assert sorted(p.name for p in inventory_copy.iterdir()) == ["ksm.yml", "lup.yml", "schwerin.yml"]
     with pytest.raises(UsageError):
         plan_onboarding(inventory, text, "9x", "Name", None)
+
+
+def test_the_longest_accepted_name_gives_a_valid_file(inventory_copy: Path) -> None:
+    """The site is named 'Hauptverwaltung NAME': a name at the limit still fits a site name."""
+    inventory = load_inventory(inventory_copy)
+    text = (inventory_copy / "ksm.yml").read_text(encoding="utf-8")
+    result = plan_onboarding(inventory, text, "neu", "S" * 239, None)
+    (inventory_copy / "neu.yml").write_text(result.authority_text, encoding="utf-8")
+    (inventory_copy / "ksm.yml").write_text(result.provider_text, encoding="utf-8")
+    assert validate_inventory(load_inventory(inventory_copy)) == []

@@ -11,13 +11,25 @@ import pytest
 from ksm_provision.inventory.inventory import load_inventory
 from ksm_provision.validate import validate_inventory
 from ksm_provision.validate.authority_rules import RULES as AUTHORITY_RULES
-from ksm_provision.validate.authority_rules import choices
+from ksm_provision.validate.authority_rules import choices, enclosing
 from ksm_provision.validate.cross_rules import RULES as CROSS_RULES
 from ksm_provision.validate.spans import Span, find_overlaps, ip_text, net_bounds, usable
 from ksm_provision.validate.view import authority_view, duplicates
 
 REPO = Path(__file__).resolve().parents[2]
 MINIMAL = REPO / "tests" / "data" / "minimal"
+
+
+def edited_minimal(tmp_path: Path, file: str, old: str, new: str) -> list[str]:
+    """Problems (as text without hints) of the minimal inventory with *old* replaced by *new* in *file*."""
+    root = tmp_path / "inv"
+    shutil.copytree(MINIMAL, root)
+    text = (root / file).read_text(encoding="utf-8")
+    assert text.count(old) == 1
+    (root / file).write_text(text.replace(old, new), encoding="utf-8")
+    return [
+        f"{p.file.rsplit('/', 1)[-1]}:{p.line}: {p.message}" for p in validate_inventory(load_inventory(root))
+    ]
 
 
 def span(start: int, end: int, label: str) -> Span:
@@ -131,3 +143,62 @@ def test_synthetic_estate_validates_quickly(tmp_path: Path) -> None:
     assert validate_inventory(inventory) == []
     assert len(inventory.hosts) == 10_000
     assert time.perf_counter() - started < 5
+
+
+@pytest.mark.parametrize("path", ["vault/aa.yml", "vault/aa.yaml", "vault/aa/network.yml"])
+def test_an_authority_may_use_its_own_vault_files(tmp_path: Path, path: str) -> None:
+    assert edited_minimal(tmp_path, "aa.yml", "  file: vault/aa.yml\n", f"  file: {path}\n") == []
+
+
+@pytest.mark.parametrize("path", ["vault/bb.yml", "vault/bb/aa.yml", "vault/aa.yml.yml", "vault/common.yml"])
+def test_an_authority_may_not_use_another_vault(tmp_path: Path, path: str) -> None:
+    (problem,) = edited_minimal(tmp_path, "aa.yml", "  file: vault/aa.yml\n", f"  file: {path}\n")
+    assert problem.startswith(f"aa.yml:11: vault file '{path}' is not the vault of authority 'aa'")
+
+
+def test_another_authoritys_vault_names_its_file(tmp_path: Path) -> None:
+    (problem,) = edited_minimal(tmp_path, "aa.yml", "  file: vault/aa.yml\n", "  file: vault/bb/x.yml\n")
+    assert "it is the vault of authority 'bb' (" in problem and problem.endswith("bb.yml)")
+
+
+def test_vault_id_is_the_authority_id(tmp_path: Path) -> None:
+    assert edited_minimal(tmp_path, "bb.yml", "  vault_id: bb\n", "  vault_id: bbb\n") == [
+        "bb.yml:10: vault_id 'bbb' is not the authority's id 'bb'"
+    ]
+
+
+def test_mac_duplicates_between_servers(tmp_path: Path) -> None:
+    problems = edited_minimal(
+        tmp_path,
+        "aa.yml",
+        "    roles: [fachverfahren]\n",
+        "    mac: 52:54:00:41:08:14\n    roles: [fachverfahren]\n",
+    )
+    assert problems == [
+        "aa.yml:96: server 'aa-dhcp01': MAC 52:54:00:41:08:14 is already used by server 'aa-app01' (line 89)"
+    ]
+
+
+def test_a_mac_just_outside_a_range_is_free(tmp_path: Path) -> None:
+    # hq-office covers 10.41.0.20-10.41.0.39: 02:00:0a:29:00:28 (.40) belongs to no range host
+    assert (
+        edited_minimal(tmp_path, "aa.yml", "    mac: 52:54:00:41:00:0a\n", "    mac: 02:00:0a:29:00:28\n")
+        == []
+    )
+    assert (
+        len(
+            edited_minimal(
+                tmp_path / "2", "aa.yml", "    mac: 52:54:00:41:00:0a\n", "    mac: 02:00:0a:29:00:27\n"
+            )
+        )
+        == 1
+    )
+
+
+def test_enclosing_share_directory() -> None:
+    paths = {"/srv/shares/a": 0, "/srv/shares/a-b": 1, "/srv/shares/c/d": 2}
+    assert enclosing("/srv/shares/a/x/y", paths) == 0
+    assert enclosing("/srv/shares/c/d/e", paths) == 2
+    assert enclosing("/srv/shares/a", paths) is None
+    assert enclosing("/srv/shares/ab", paths) is None
+    assert enclosing("/srv/shares/c", paths) is None
