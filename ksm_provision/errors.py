@@ -6,7 +6,7 @@ fix it. The CLI maps these to exit codes; nothing else may escape to the user as
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 EXIT_OK = 0
@@ -18,12 +18,18 @@ EXIT_CHANGES_PENDING = 2
 
 @dataclass(frozen=True, order=True)
 class Problem:
-    """One finding about an input file: ``FILE:LINE: message — hint``."""
+    """One finding about an input file: ``FILE:LINE: message — hint``.
+
+    *involves* names the authorities a conflict across authorities concerns besides the one whose
+    file it is reported in (e.g. both owners of a duplicated host name), so that a validation scoped
+    to one authority still shows it. It is not part of the text, nor of equality and order.
+    """
 
     file: str
     line: int
     message: str
     hint: str = ""
+    involves: frozenset[str] = field(default=frozenset(), compare=False)
 
     def __str__(self) -> str:
         where = f"{self.file}:{self.line}" if self.line else self.file
@@ -82,5 +88,5 @@ def relative_path(path: Path | str) -> str:
     p = Path(path)
     try:
         return str(p.resolve().relative_to(Path.cwd().resolve()))
-    except ValueError:
+    except (ValueError, OSError, RuntimeError):  # elsewhere, or a symlink loop (RuntimeError on 3.11)
         return str(p)

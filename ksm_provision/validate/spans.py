@@ -6,8 +6,9 @@ and subnet into an inclusive ``[start, end]`` pair of integers once and compare 
 
 from __future__ import annotations
 
+import bisect
 import ipaddress
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 
@@ -105,3 +106,48 @@ def find_overlaps(spans: Iterable[Span]) -> list[tuple[Span, Span]]:
         if reach is None or span.end > reach.end:
             reach = span
     return found
+
+
+def relation(start: int, end: int, other: Span) -> str:
+    """How the interval ``[start, end]`` relates to *other*, as words for a message.
+
+    >>> other = Span(10, 20, "x", "f", 1)
+    >>> [relation(*pair, other) for pair in ((10, 20), (12, 12), (0, 30), (15, 25))]
+    ['is', 'lies inside', 'covers', 'overlaps']
+    """
+    if (start, end) == (other.start, other.end):
+        return "is"
+    if other.start <= start and end <= other.end:
+        return "lies inside"
+    if start <= other.start and other.end <= end:
+        return "covers"
+    return "overlaps"
+
+
+class SpanIndex:
+    """Spans sorted once, answering "which spans overlap ``[start, end]``?" in O(log n + k).
+
+    Spans are ordered by start; a running maximum of their ends tells where a backwards walk from
+    the last span starting at or before *end* can stop, even when the spans overlap each other.
+
+    >>> index = SpanIndex([Span(0, 9, "a", "f", 1), Span(10, 19, "b", "f", 2), Span(20, 29, "c", "f", 3)])
+    >>> [s.label for s in index.overlapping(5, 12)], [s.label for s in index.overlapping(30, 40)]
+    (['b', 'a'], [])
+    """
+
+    def __init__(self, spans: Iterable[Span]) -> None:
+        self._spans = sorted(spans, key=lambda s: (s.start, s.end))
+        self._starts = [s.start for s in self._spans]
+        self._reach: list[int] = []
+        furthest = -1
+        for span in self._spans:
+            furthest = max(furthest, span.end)
+            self._reach.append(furthest)
+
+    def overlapping(self, start: int, end: int) -> Iterator[Span]:
+        """Every span sharing an address with ``[start, end]``, latest start first."""
+        i = bisect.bisect_right(self._starts, end) - 1
+        while i >= 0 and self._reach[i] >= start:
+            if self._spans[i].end >= start:
+                yield self._spans[i]
+            i -= 1
