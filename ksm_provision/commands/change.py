@@ -19,6 +19,7 @@ from ksm_provision.commands.common import (
     all_option,
     authority_option,
     check_exclusive_scope,
+    echo,
     json_option,
     pass_context,
     print_json,
@@ -198,7 +199,7 @@ def plan(
         check_exclusive_scope(options.authorities, options.all_authorities)
         change = changed_scope(ctx.inventory, changed_since, Path.cwd())
         for line in change.summary():
-            click.echo(line, err=True)
+            echo(line, err=True)
         ids = [a for a in change.authorities if not options.authorities or a in options.authorities]
         inventory = ctx.inventory.select(ids)
         if not change.everything:

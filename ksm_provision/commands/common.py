@@ -12,9 +12,11 @@ from typing import Any
 import click
 from pydantic import BaseModel
 from rich.console import Console
+from rich.text import Text
 
 from ksm_provision.errors import InventoryError, UsageError
 from ksm_provision.inventory.inventory import Inventory, load_inventory
+from ksm_provision.terminal import json_safe, visible
 
 
 @dataclass
@@ -75,8 +77,24 @@ target_option = click.option(
 )
 
 
+class SafeConsole(Console):
+    """A rich console for data: strings are never markup, control characters in them print visibly.
+
+    Styled output is built from :class:`rich.text.Text` (see :mod:`ksm_provision.terminal`), so a
+    host, authority or diff containing ``[/]`` or an escape sequence prints as what it is.
+    """
+
+    def __init__(self, *, stderr: bool = False) -> None:
+        super().__init__(stderr=stderr, markup=False, emoji=False, highlight=False, soft_wrap=True)
+
+    def render_str(self, text: str, **kwargs: Any) -> Text:
+        # every plain string printed, in a table cell, title or caption passes here
+        return super().render_str(visible(text), **kwargs)
+
+
 def console(stderr: bool = False) -> Console:
-    return Console(stderr=stderr, highlight=False, soft_wrap=True)
+    """The console of every command: markup off, control characters shown as escapes."""
+    return SafeConsole(stderr=stderr)
 
 
 def print_json(data: Any) -> None:
@@ -84,4 +102,9 @@ def print_json(data: Any) -> None:
         text = data.model_dump_json(indent=2)
     else:
         text = json.dumps(data, indent=2, ensure_ascii=False, default=str)
-    sys.stdout.write(text + "\n")
+    sys.stdout.write(json_safe(text) + "\n")  # the same data; no raw C1/bidi character reaches a terminal
+
+
+def echo(message: object, err: bool = False, nl: bool = True) -> None:
+    """``click.echo`` for text that may quote data: control characters shown as escapes."""
+    click.echo(visible(message), err=err, nl=nl)

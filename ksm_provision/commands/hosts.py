@@ -12,6 +12,7 @@ from ksm_provision.commands.common import (
     all_option,
     authority_option,
     console,
+    echo,
     json_option,
     pass_context,
     print_json,
@@ -69,7 +70,7 @@ def render_ansible(ctx: CliContext, authorities: tuple[str, ...], out: Path) -> 
     """Write a static hosts.yml with host_vars (production addresses) to OUT."""
     inventory = ctx.scoped(authorities)
     hosts_file = write_ansible_inventory(inventory, inventory.hosts, out)
-    click.echo(f"wrote {hosts_file} with {len(inventory.hosts)} hosts")
+    echo(f"wrote {hosts_file} with {len(inventory.hosts)} hosts")
 
 
 @click.command()
@@ -113,8 +114,8 @@ def verify(
     else:
         failed = [c for c in result.checks if not c.passed]
         for check in failed:
-            click.echo(f"FAIL {check.host}: {check.check}: {check.message}")
-        click.echo(
+            echo(f"FAIL {check.host}: {check.check}: {check.message}")
+        echo(
             f"{len(result.checks) - len(failed)}/{len(result.checks)} checks passed on "
             f"{len({c.host for c in result.checks})} host(s)"
         )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import json
+from pathlib import Path
 
 import click
 from rich.table import Table
@@ -11,12 +11,14 @@ from ksm_provision.commands.common import (
     CliContext,
     authority_option,
     console,
+    echo,
     json_option,
     pass_context,
     print_json,
 )
-from ksm_provision.errors import EXIT_FAILURE, InventoryError, UsageError
+from ksm_provision.errors import EXIT_FAILURE, UsageError
 from ksm_provision.inventory.settings import effective_settings
+from ksm_provision.validate import validate_scope
 
 
 @click.command()
@@ -24,20 +26,22 @@ from ksm_provision.inventory.settings import effective_settings
 @json_option
 @pass_context
 def validate(ctx: CliContext, authorities: tuple[str, ...], as_json: bool) -> None:
-    """Check the inventory: types, references, addresses, VLANs, names, across authorities."""
-    try:
-        inventory = ctx.scoped(authorities)
-    except InventoryError as exc:
-        problems = exc.problems
-        if authorities:  # keep what concerns the chosen authorities' files and the provider file
-            problems = [p for p in problems if _concerns(p.file, authorities)]
+    """Check the inventory: types, references, addresses, VLANs, names, across authorities.
+
+    With --authority, every file is still loaded and checked: shown are the problems of ksm.yml and
+    of the authority's file, every conflict with another authority, and one line for each other file
+    with problems (a file that does not load hides its conflicts; any problem stops plan and apply).
+    """
+    result = validate_scope(Path(ctx.inventory_dir), authorities)
+    if result.inventory is None:
         if as_json:
-            print_json({"valid": not problems, "problems": [p.as_dict() for p in problems]})
+            print_json({"valid": False, "problems": [p.as_dict() for p in result.problems]})
         else:
-            for problem in problems:
-                click.echo(str(problem), err=True)
-            click.echo(f"{len(problems)} problem(s) found.", err=True)
-        raise click.exceptions.Exit(EXIT_FAILURE if problems else 0) from None
+            for problem in result.problems:
+                echo(problem, err=True)
+            echo(f"{len(result.problems)} problem(s) found.", err=True)
+        raise click.exceptions.Exit(EXIT_FAILURE)
+    inventory = result.inventory
     summary = {
         "valid": True,
         "authorities": list(inventory.authorities),
@@ -48,15 +52,10 @@ def validate(ctx: CliContext, authorities: tuple[str, ...], as_json: bool) -> No
     if as_json:
         print_json(summary)
     else:
-        click.echo(
+        echo(
             f"ok: {len(inventory.authorities)} authorities, {len(inventory.hosts)} hosts, "
             f"{len(inventory.devices)} network devices — no problems"
         )
-
-
-def _concerns(file: str, authorities: tuple[str, ...]) -> bool:
-    name = file.rsplit("/", 1)[-1]
-    return name == "ksm.yml" or any(name == f"{a}.yml" for a in authorities)
 
 
 @click.group("inventory")
@@ -140,7 +139,7 @@ def show_command(ctx: CliContext, name: str) -> None:
         }
     else:
         raise UsageError(f"no host or device named '{name}'", "see `ksm inventory list` for the names")
-    click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+    print_json(data)
 
 
 def register(group: click.Group) -> None:

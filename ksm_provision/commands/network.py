@@ -14,6 +14,7 @@ from ksm_provision.commands.common import (
     CliContext,
     all_option,
     authority_option,
+    echo,
     json_option,
     pass_context,
     print_json,
@@ -61,7 +62,7 @@ def render_network(ctx: CliContext, authorities: tuple[str, ...], out: Path) -> 
         path = backup_path(out, device)
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(configs[device.hostname], encoding="utf-8")
-    click.echo(f"wrote {len(configs)} device configs to {out}")
+    echo(f"wrote {len(configs)} device configs to {out}")
 
 
 @click.group("network")
@@ -115,12 +116,8 @@ def backup(
         print_json(run)
     else:
         for device in run.devices:
-            click.echo(
-                f"{'ok    ' if device.ok else 'FAILED'} {device.hostname}: {device.path or device.message}"
-            )
-        click.echo(
-            f"{len(run.devices) - len(run.failed_devices)}/{len(run.devices)} device(s) backed up to {out}"
-        )
+            echo(f"{'ok    ' if device.ok else 'FAILED'} {device.hostname}: {device.path or device.message}")
+        echo(f"{len(run.devices) - len(run.failed_devices)}/{len(run.devices)} device(s) backed up to {out}")
     if run.failed_devices:
         raise click.exceptions.Exit(EXIT_FAILURE)
 

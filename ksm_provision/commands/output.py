@@ -3,20 +3,25 @@
 from __future__ import annotations
 
 from rich.table import Table
+from rich.text import Text
 
 from ksm_provision.commands.common import console
 from ksm_provision.network.results import DevicePlan, NetworkPlan
 from ksm_provision.playbook.results import PlaybookRun, RunMode
+from ksm_provision.terminal import text
 from ksm_provision.workflow.orchestrate import ChangeRun
+
+# Everything printed here is data (inventory names, Ansible diffs, device lines): the console shows
+# strings literally (no markup, control characters escaped); styles come from Text objects.
 
 
 def print_host_details(run: PlaybookRun) -> None:
     out = console()
     for host in sorted(run.hosts, key=lambda h: h.host):
         for change in host.changes:
-            out.print(f"[bold]{host.host}[/bold] ~ {change.task}")
+            out.print(Text.assemble(text(host.host, "bold"), text(f" ~ {change.task}")))
             if change.diff:
-                out.print(change.diff.rstrip(), markup=False)
+                out.print(change.diff.rstrip())
 
 
 def host_table(run: PlaybookRun) -> Table:
@@ -25,12 +30,12 @@ def host_table(run: PlaybookRun) -> Table:
     )
     for host in sorted(run.hosts, key=lambda h: h.host):
         table.add_row(
-            host.host,
-            host.authority,
-            host.status,
+            text(host.host),
+            text(host.authority),
+            text(host.status),
             str(host.changed),
             str(host.ok),
-            "; ".join(host.errors)[:160],
+            text("; ".join(host.errors)[:160]),
         )
     return table
 
@@ -42,10 +47,10 @@ def print_device_details(run: ChangeRun) -> None:
     for device in run.devices.devices:
         if not device.remediation:
             continue
-        out.print(f"[bold]{device.hostname}[/bold] ({device.platform}) remediation:")
-        out.print("\n".join(f"  {line}" for line in device.remediation), markup=False)
-        out.print(f"[bold]{device.hostname}[/bold] rollback:")
-        out.print("\n".join(f"  {line}" for line in device.rollback) or "  (nothing)", markup=False)
+        out.print(Text.assemble(text(device.hostname, "bold"), text(f" ({device.platform}) remediation:")))
+        out.print("\n".join(f"  {line}" for line in device.remediation))
+        out.print(Text.assemble(text(device.hostname, "bold"), text(" rollback:")))
+        out.print("\n".join(f"  {line}" for line in device.rollback) or "  (nothing)")
 
 
 def device_table(run: ChangeRun) -> Table:
@@ -56,12 +61,12 @@ def device_table(run: ChangeRun) -> Table:
     for device in devices:
         commands = device.remediation if isinstance(device, DevicePlan) else device.commands
         table.add_row(
-            device.hostname,
-            device.authority,
-            device.platform,
-            str(device.status),
+            text(device.hostname),
+            text(device.authority),
+            text(device.platform),
+            text(device.status),
             str(len(commands)),
-            "; ".join(device.messages)[:160],
+            text("; ".join(device.messages)[:160]),
         )
     return table
 
@@ -82,4 +87,4 @@ def print_change_run(run: ChangeRun, details: bool) -> None:
     )
     if run.rolled_back:
         summary += f" (rolled back: {', '.join(run.rolled_back)})"
-    out.print(summary)
+    out.print(text(summary))

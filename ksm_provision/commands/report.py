@@ -10,6 +10,7 @@ from ksm_provision.commands.common import (
     CliContext,
     authority_option,
     console,
+    echo,
     json_option,
     pass_context,
     print_json,
@@ -56,7 +57,7 @@ def report(
         console().print(summary(model))
     if out is not None:
         written = write_html(model, out)
-        click.echo(f"wrote {relative_path(written)}", err=as_json)
+        echo(f"wrote {relative_path(written)}", err=as_json)
 
 
 def register(group: click.Group) -> None:

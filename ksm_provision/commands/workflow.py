@@ -7,7 +7,8 @@ from pathlib import Path
 import click
 from rich.table import Column, Table
 
-from ksm_provision.commands.common import console, json_option, print_json
+from ksm_provision.commands.common import console, echo, json_option, print_json
+from ksm_provision.terminal import text
 from ksm_provision.workflow.locks import LockStatus, break_lock, list_locks
 from ksm_provision.workflow.planfile import PlanFile
 
@@ -49,13 +50,13 @@ def list_command(as_json: bool) -> None:
     )
     for status in locks:
         info = status.info
-        table.add_row(
-            status.id,
-            status.authority,
-            f"{info.user}@{info.machine} pid {info.pid}" if info else "?",
+        table.add_row(  # lock files are data: user, machine and reason print literally
+            text(status.id),
+            text(status.authority),
+            text(f"{info.user}@{info.machine} pid {info.pid}" if info else "?"),
             f"{info.started:%Y-%m-%d %H:%M:%S}" if info else "?",
             f"{info.expires:%Y-%m-%d %H:%M:%S}" if info else "?",
-            f"stale: {status.stale}" if status.stale else "held",
+            text(f"stale: {status.stale}" if status.stale else "held"),
         )
     console().print(table)
 
@@ -69,19 +70,23 @@ def break_command(lock_id: str, force: bool) -> None:
     """Remove the lock ID (or the lock of authority ID); only stale locks unless --force."""
     status = break_lock(lock_id, force=force)
     holder = status.info.holder() if status.info else "an unreadable lock file"
-    click.echo(f"broke lock {status.id} of {status.authority} ({holder})")
+    echo(f"broke lock {status.id} of {status.authority} ({holder})")
 
 
 @click.command("show")
 @click.argument("plan_file", metavar="PLAN", type=click.Path(dir_okay=False, path_type=Path))
 @json_option
 def show_command(plan_file: Path, as_json: bool) -> None:
-    """Show the plan file PLAN (made by `ksm plan --out`): what would change, secrets redacted."""
+    """Show the plan file PLAN (made by `ksm plan --out`): what would change, secrets redacted.
+
+    A plan file is data that may come from anywhere: control characters in it (escape sequences in
+    a host name or diff) print as visible escapes such as ``\x1b``, in the summary and in --json.
+    """
     plan = PlanFile.load(plan_file)
     if as_json:
         print_json(plan)
     else:
-        click.echo(plan.summary(), nl=False)
+        echo(plan.summary(), nl=False)
 
 
 def register(group: click.Group) -> None:

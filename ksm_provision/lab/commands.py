@@ -16,6 +16,7 @@ from ksm_provision.commands.common import (
     CliContext,
     authority_option,
     console,
+    echo,
     json_option,
     pass_context,
     print_json,
@@ -141,7 +142,7 @@ def down(lab_dir: Path | None, as_json: bool) -> None:
     if as_json:
         print_json({"lab_dir": str(lab.config.lab_dir), "removed": list(removed)})
     else:
-        click.echo(f"removed {len(removed)} lab nodes from {lab.config.lab_dir}")
+        echo(f"removed {len(removed)} lab nodes from {lab.config.lab_dir}")
 
 
 def register(group: click.Group) -> None:

@@ -1,4 +1,8 @@
-"""A short terminal summary of the report, as a rich table (German labels, like the HTML page)."""
+"""A short terminal summary of the report, as a rich table (German labels, like the HTML page).
+
+Names come from the inventory: they enter the tables as :func:`ksm_provision.terminal.text`
+(never parsed as markup, control characters visible), so ``[/]`` in an authority's name prints.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ from rich.text import Text
 
 from ksm_provision.report import labels
 from ksm_provision.report.model import AuthorityReport, Report
+from ksm_provision.terminal import text
 
 _STYLES = {"ok": "green", "warn": "yellow", "bad": "bold red", "none": "dim"}
 
@@ -61,7 +66,7 @@ def estate_table(report: Report) -> Table:
     for authority in report.authorities:
         estate = authority.estate
         table.add_row(
-            authority.name,
+            text(authority.name),
             labels.number(estate.clients.total),
             labels.number(estate.servers.total),
             labels.number(estate.devices.total),
@@ -91,7 +96,7 @@ def status_table(report: Report) -> Table:
     table.add_column("Offene Änderungen", justify="right")
     for authority in report.authorities:
         table.add_row(
-            authority.id,
+            text(authority.id),
             *_apply_cells(authority),
             _drift_cell(authority),
             _verify_cell(authority),
@@ -119,5 +124,5 @@ def summary(report: Report) -> Group:
     services = [
         f"{s.name} (betrieben von {s.hosted_by})" if s.hosted_by else s.name for s in report.shared_services
     ]
-    footer = Text(f"Gemeinsame Fachverfahren: {', '.join(services) or 'keine'}", style="dim")
+    footer = text(f"Gemeinsame Fachverfahren: {', '.join(services) or 'keine'}", style="dim")
     return Group(estate_table(report), status_table(report), footer)
