@@ -9,6 +9,7 @@ Exit codes (also shown by ``ksm --help``):
 from __future__ import annotations
 
 import importlib
+import io
 import os
 import sys
 from types import ModuleType
@@ -18,6 +19,7 @@ import click
 from ksm_provision import __version__
 from ksm_provision.commands import common
 from ksm_provision.errors import EXIT_FAILURE, EXIT_USAGE, KsmError
+from ksm_provision.terminal import visible
 
 EPILOG = """\b
 Exit codes:
@@ -57,7 +59,7 @@ def _register() -> None:
 
     inventory_commands.register(ksm)
     # --- commands registered by other modules (keep one line each) ---
-    for name in ("onboard", "lab", "hosts", "change", "network", "workflow", "report"):
+    for name in ("onboard", "lab", "hosts", "change", "network", "workflow", "report", "hostkeys"):
         module = _optional_module(name)
         if module is not None:
             module.register(ksm)
@@ -83,17 +85,19 @@ def main(argv: list[str] | None = None) -> None:
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except click.ClickException as exc:
-        exc.show()
+        shown = io.StringIO()  # the message quotes what the user typed: shown, never interpreted
+        exc.show(file=shown)
+        _error(shown.getvalue().rstrip("\n"))
         sys.exit(EXIT_USAGE if isinstance(exc, click.UsageError) else exc.exit_code)
     except click.Abort:
         click.echo("Aborted.", err=True)
         sys.exit(EXIT_FAILURE)
     except KsmError as exc:
-        click.echo(f"error: {exc}" if "\n" not in str(exc) else str(exc), err=True)
+        _error(f"error: {exc}" if "\n" not in str(exc) else str(exc))
         sys.exit(exc.exit_code)
     except OSError as exc:  # a path the user gave cannot be read or written
         where = f": {exc.filename}" if exc.filename else ""
-        click.echo(f"error: {exc.strerror or exc}{where} — check the path and its permissions", err=True)
+        _error(f"error: {exc.strerror or exc}{where} — check the path and its permissions")
         sys.exit(EXIT_FAILURE)
     except KeyboardInterrupt:
         click.echo("Interrupted.", err=True)
@@ -101,8 +105,11 @@ def main(argv: list[str] | None = None) -> None:
     except Exception as exc:  # an internal bug: short message unless debugging
         if os.environ.get("KSM_DEBUG"):
             raise
-        click.echo(
-            f"internal error: {type(exc).__name__}: {exc} — rerun with KSM_DEBUG=1 and report it", err=True
-        )
+        _error(f"internal error: {type(exc).__name__}: {exc} — rerun with KSM_DEBUG=1 and report it")
         sys.exit(EXIT_FAILURE)
     sys.exit(result if isinstance(result, int) else 0)
+
+
+def _error(message: str) -> None:
+    """An error message on stderr; the values it quotes (names, paths) may hold control characters."""
+    click.echo(visible(message), err=True)

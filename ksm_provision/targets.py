@@ -20,3 +20,8 @@ class Connection:
     user: str = "ksm-automation"
     key_file: str | None = None
     become: bool = True
+    #: The known_hosts file that must hold this node's host key (checked strictly): in production
+    #: the authority's managed file (:mod:`ksm_provision.hostkeys`), in the lab the lab's own.
+    known_hosts: str | None = None
+    #: False only for a lab stand-in whose key the lab did not record: trusted as it is (127.x only).
+    check_host_key: bool = True

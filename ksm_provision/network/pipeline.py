@@ -11,11 +11,12 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 from ksm_provision.errors import UsageError
+from ksm_provision.hostkeys import Node, known_hosts_file, require_host_keys
 from ksm_provision.inventory.hosts import Device
 from ksm_provision.inventory.inventory import Inventory
 from ksm_provision.network.backup import write_backup
@@ -107,16 +108,21 @@ def device_scope(
 
         lab = lab or Lab()
     endpoints: dict[str, Endpoint] = {}
+    host_keys: list[tuple[Node, Path]] = []
     for device in devices:
         if target is Target.LAB:
             assert lab is not None
             endpoints[device.hostname] = lab_endpoint(device, lab)
         else:
             network_settings = inventory.authorities[device.authority].network_settings
-            endpoints[device.hostname] = production_endpoint(
-                device, network_settings, secrets[device.authority]
-            )
+            endpoint = production_endpoint(device, network_settings, secrets[device.authority])
+            # host keys: the authority's managed known_hosts (`ksm hostkeys scan`), checked strictly
+            known_hosts = known_hosts_file(inventory.root, device.authority)
+            endpoints[device.hostname] = replace(endpoint, known_hosts=known_hosts)
+            node = Node(device.hostname, device.authority, endpoint.address, endpoint.port)
+            host_keys.append((node, known_hosts))
     check_addresses((e.address for e in endpoints.values()), "SSH session to a network device")
+    require_host_keys(host_keys)  # a device missing from its file stops the run before any session
     jobs = tuple(
         DeviceJob(d, render_device(inventory, d, secrets[d.authority]), endpoints[d.hostname], redact)
         for d in devices

@@ -5,6 +5,7 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
+from ksm_provision.hostkeys import run_known_hosts
 from ksm_provision.playbook.paths import build_dir
 from ksm_provision.playbook.results import PlaybookRun, RunMode
 from ksm_provision.playbook.runner import ProgressCallback, RunSettings, run_playbook
@@ -40,12 +41,22 @@ def run_hosts(
             scope.connections,
             {v.authority: v.vault_file for v in vaults},
         )
-        return run_playbook(hosts_file, scope.authority_of, mode, vaults, redact, settings, progress)
+        return run_playbook(
+            hosts_file,
+            scope.authority_of,
+            mode,
+            vaults,
+            redact,
+            settings,
+            progress,
+            connections=scope.connections,
+        )
 
 
 def verify_hosts(
     scope: HostScope, junit: Path | None = None, explicit_vaults: dict[str, Path] | None = None
 ) -> VerifyResult:
     _, redact = vaults_and_redactor(scope, explicit_vaults)
+    run_known_hosts(scope.connections, scope.authority_of)  # a host without a known key: refused here
     specs = [host_spec(scope.inventory, h, scope.connections[h.hostname]) for h in scope.hosts]
     return run_checks(specs, redact, junit)

@@ -11,6 +11,7 @@ import fnmatch
 from dataclasses import dataclass
 
 from ksm_provision.errors import LabError, UsageError
+from ksm_provision.hostkeys import known_hosts_file, lab_host_key_known
 from ksm_provision.inventory.hosts import Host
 from ksm_provision.inventory.inventory import Inventory
 from ksm_provision.safety import check_addresses
@@ -55,12 +56,15 @@ def lab_connections(inventory: Inventory, only: set[str] | None = None) -> dict[
         if only is not None and only.isdisjoint(node.spec.represents or (representative,)):
             continue
         login = lab.login(node.spec.name)
+        known_hosts = lab.config.known_hosts_file  # written by `ksm lab up`: checked when it has the key
         connections[representative] = Connection(
             address=login.address,
             port=login.port,
             user=login.username,
             key_file=str(login.key_file) if login.key_file else None,
             become=False,
+            known_hosts=str(known_hosts),
+            check_host_key=lab_host_key_known(known_hosts, login.address, login.port),
         )
     return connections
 
@@ -81,7 +85,12 @@ def host_scope(
         hosts = [inventory.hosts_by_name[name] for name in connections]
     else:
         hosts = [h for h in inventory.hosts if only is None or h.hostname in only]
-        connections = {h.hostname: Connection(address=str(h.address)) for h in hosts}
+        connections = {
+            h.hostname: Connection(
+                address=str(h.address), known_hosts=str(known_hosts_file(inventory.root, h.authority))
+            )
+            for h in hosts
+        }
     hosts = [h for h in hosts if matches(h.hostname, limit)]
     if not hosts and only is not None:
         return HostScope(inventory, [], {})

@@ -34,6 +34,8 @@ class HostSpec(BaseModel):
     user: str
     key_file: str | None
     become: bool
+    known_hosts: str | None
+    check_host_key: bool
     checks: list[Check]
 
 
@@ -87,5 +89,7 @@ def host_spec(inventory: Inventory, host: Host, connection: Connection) -> HostS
         user=connection.user,
         key_file=connection.key_file,
         become=connection.become,
+        known_hosts=connection.known_hosts,
+        check_host_key=connection.check_host_key,
         checks=checks_for(host_vars(inventory, host)),
     )

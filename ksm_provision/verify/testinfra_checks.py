@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import testinfra
 
-SSH_OPTIONS = "-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR"
+from ksm_provision.hostkeys import host_key_args
 
 
 def _spec() -> list[dict[str, Any]]:
@@ -31,7 +31,9 @@ _HOSTS: dict[str, Any] = {}
 def _connect(spec: dict[str, Any]) -> Any:
     key = spec["host"]
     if key not in _HOSTS:
-        kwargs: dict[str, Any] = {"ssh_extra_args": SSH_OPTIONS, "controlpersist": 60, "sudo": spec["become"]}
+        known_hosts = Path(spec["known_hosts"]) if spec["known_hosts"] else None
+        ssh_options = host_key_args(known_hosts, spec["check_host_key"]) + " -o LogLevel=ERROR"
+        kwargs: dict[str, Any] = {"ssh_extra_args": ssh_options, "controlpersist": 60, "sudo": spec["become"]}
         if spec["key_file"]:
             kwargs["ssh_identity_file"] = spec["key_file"]
         _HOSTS[key] = testinfra.get_host(f"ssh://{spec['user']}@{spec['address']}:{spec['port']}", **kwargs)

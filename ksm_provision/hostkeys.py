@@ -1,0 +1,315 @@
+"""SSH host keys the project manages: ``<inventory>/known_hosts.d/<authority>``, one file per authority.
+
+Per authority, because authorities are independent: each file is reviewed and committed with its
+authority's inventory, and a run scoped to one authority trusts only that authority's keys. Each
+entry is plain (not hashed, so a review sees which host changed) and names a host by its inventory
+host name *and* the address ssh connects to::
+
+    sn-rh-fs01,10.42.8.10 ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAA...
+
+Production Ansible runs and device sessions check host keys strictly against these files; a host
+missing from its file stops the run before any connection, with the command that fixes it.
+``ksm hostkeys scan`` fills the files with ``ssh-keyscan``, ``ksm hostkeys verify`` compares them
+with what the hosts present now. The lab twin keeps its own known_hosts (``<lab dir>/ssh/known_hosts``).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import shlex
+import shutil
+import subprocess
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from ksm_provision.errors import KsmError, SafetyError, relative_path
+from ksm_provision.safety import check_address
+from ksm_provision.targets import Connection
+
+KNOWN_HOSTS_DIR = "known_hosts.d"
+#: Key types asked for by a scan; ssh prefers them in this order.
+KEY_TYPES = "ed25519,ecdsa,rsa"
+SCAN_TIMEOUT = 5
+
+
+class HostKeyError(SafetyError):
+    """A host key is missing from the managed known_hosts or differs from it."""
+
+
+def known_hosts_file(inventory_root: Path, authority: str) -> Path:
+    """The managed known_hosts of *authority*: ``<inventory>/known_hosts.d/<authority>``."""
+    return inventory_root / KNOWN_HOSTS_DIR / authority
+
+
+def ssh_name(address: str, port: int = 22) -> str:
+    """The name ssh looks up in known_hosts for *address*:*port*.
+
+    >>> ssh_name("10.1.2.3"), ssh_name("127.0.0.5", 2222)
+    ('10.1.2.3', '[127.0.0.5]:2222')
+    """
+    return address if port == 22 else f"[{address}]:{port}"
+
+
+@dataclass(frozen=True, order=True)
+class HostKey:
+    """One known_hosts line: the names it is valid for, the key type and the base64 key."""
+
+    names: tuple[str, ...]
+    key_type: str
+    key: str
+
+    @property
+    def fingerprint(self) -> str:
+        """``SHA256:...`` as ``ssh-keygen -l`` shows it."""
+        digest = hashlib.sha256(base64.b64decode(self.key.encode())).digest()
+        return "SHA256:" + base64.b64encode(digest).decode().rstrip("=")
+
+    def line(self) -> str:
+        return f"{','.join(self.names)} {self.key_type} {self.key}"
+
+    def same_key(self, other: HostKey) -> bool:
+        return (self.key_type, self.key) == (other.key_type, other.key)
+
+
+def parse_line(line: str) -> HostKey | None:
+    """A known_hosts or ssh-keyscan line; None for comments, markers (``@revoked``) and hashed names.
+
+    >>> parse_line("a,10.0.0.1 ssh-ed25519 AAAA comment")
+    HostKey(names=('a', '10.0.0.1'), key_type='ssh-ed25519', key='AAAA')
+    >>> parse_line("# comment") is None, parse_line("|1|salt|hash ssh-rsa AAAA") is None
+    (True, True)
+    """
+    fields = line.split()
+    if len(fields) < 3 or fields[0].startswith(("#", "@", "|")):
+        return None
+    return HostKey(tuple(fields[0].split(",")), fields[1], fields[2])
+
+
+@dataclass(frozen=True)
+class KnownHosts:
+    """The entries of one known_hosts file (lines this module does not understand are kept)."""
+
+    path: Path
+    keys: tuple[HostKey, ...]
+    other_lines: tuple[str, ...] = ()
+
+    @staticmethod
+    def read(path: Path) -> KnownHosts:
+        if not path.exists():
+            return KnownHosts(path, ())
+        keys: list[HostKey] = []
+        other: list[str] = []
+        for raw in path.read_text(encoding="utf-8").splitlines():
+            key = parse_line(raw)
+            if key is not None:
+                keys.append(key)
+            elif raw.strip() and not raw.startswith("#"):
+                other.append(raw)
+        return KnownHosts(path, tuple(keys), tuple(other))
+
+    def keys_for(self, name: str) -> list[HostKey]:
+        return [k for k in self.keys if name in k.names]
+
+    def merged(self, scanned: Mapping[str, Sequence[HostKey]]) -> KnownHosts:
+        """These entries with every scanned node's keys replaced by *scanned* (node name -> keys)."""
+        names = {n for keys in scanned.values() for k in keys for n in k.names}
+        kept = [k for k in self.keys if names.isdisjoint(k.names)]
+        fresh = [k for keys in scanned.values() for k in keys]
+        return KnownHosts(self.path, tuple(sorted({*kept, *fresh})), self.other_lines)
+
+    def write(self) -> Path:
+        header = [
+            "# SSH host keys managed by ksm (`ksm hostkeys scan`); review changes before committing.",
+            "# Format: inventory-name,address key-type key",
+        ]
+        lines = [*header, *self.other_lines, *(k.line() for k in self.keys)]
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = self.path.with_name(f".{self.path.name}.tmp")
+        temporary.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        temporary.replace(self.path)
+        return self.path
+
+
+@dataclass(frozen=True)
+class Node:
+    """A host or device as ssh reaches it: inventory name, authority, address and port."""
+
+    name: str
+    authority: str
+    address: str
+    port: int = 22
+
+    @property
+    def ssh_name(self) -> str:
+        return ssh_name(self.address, self.port)
+
+
+def _missing(node: Node, file: Path) -> str:
+    return (
+        f"no host key for {node.name} ({node.ssh_name}) in {relative_path(file)} — run "
+        f"`ksm hostkeys scan --authority {node.authority}` and review/commit the file"
+    )
+
+
+def require_host_keys(nodes: Iterable[tuple[Node, Path]]) -> None:
+    """Raise :class:`HostKeyError` naming every node whose known_hosts has no key for its address."""
+    files: dict[Path, KnownHosts] = {}
+    problems = []
+    for node, path in nodes:
+        known = files.setdefault(path, KnownHosts.read(path))
+        if not known.keys_for(node.ssh_name):
+            problems.append(_missing(node, path))
+    if len(problems) == 1:
+        raise HostKeyError(problems[0])
+    if problems:
+        raise HostKeyError(f"{len(problems)} hosts have no host key:\n  " + "\n  ".join(problems))
+
+
+def host_key_args(known_hosts: Path | None, check: bool = True) -> str:
+    """ssh options for host keys: strict against *known_hosts* (None: ssh's own files); or unchecked.
+
+    >>> host_key_args(Path("/run/known_hosts"))
+    '-o StrictHostKeyChecking=yes -o UserKnownHostsFile=/run/known_hosts -o GlobalKnownHostsFile=/dev/null'
+    >>> host_key_args(None, check=False)
+    '-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null'
+    """
+    if not check:
+        return "-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null"
+    if known_hosts is None:
+        return "-o StrictHostKeyChecking=yes"
+    return (
+        f"-o StrictHostKeyChecking=yes -o UserKnownHostsFile={shlex.quote(str(known_hosts))} "
+        "-o GlobalKnownHostsFile=/dev/null"
+    )
+
+
+def run_known_hosts(connections: Mapping[str, Connection], authority_of: Mapping[str, str]) -> str | None:
+    """The known_hosts text of one run: each node's entries from its own file, nothing else.
+
+    None when the connections do not check host keys (lab stand-ins the lab recorded no key for). Raises
+    :class:`HostKeyError` before anything connects when a checked node has no entry.
+    """
+    if not connections or not all(c.check_host_key for c in connections.values()):
+        return None  # one run is one target: only lab stand-ins are ever unchecked
+    checked = dict(connections)
+    missing_file = [name for name, c in checked.items() if c.known_hosts is None]
+    if missing_file:
+        raise HostKeyError(
+            f"no known_hosts file is set for {', '.join(sorted(missing_file))}",
+            "this is a bug in how the run's connections were built; report it",
+        )
+    nodes = [
+        (Node(name, authority_of.get(name, "?"), c.address, c.port), Path(str(c.known_hosts)))
+        for name, c in sorted(checked.items())
+    ]
+    require_host_keys(nodes)
+    lines = []
+    for node, path in nodes:
+        lines += [k.line() for k in KnownHosts.read(path).keys_for(node.ssh_name)]
+    return "\n".join(dict.fromkeys(lines)) + "\n"
+
+
+def lab_host_key_known(known_hosts: Path, address: str, port: int) -> bool:
+    """Whether the lab's own known_hosts holds a key for this stand-in (then it is checked strictly)."""
+    try:
+        return bool(KnownHosts.read(known_hosts).keys_for(ssh_name(address, port)))
+    except OSError:  # unreadable: the stand-in stays unchecked, as before the lab recorded keys
+        return False
+
+
+# --------------------------------------------------------------------------- scanning
+
+
+@dataclass(frozen=True)
+class ScanResult:
+    """Keys per node name; nodes that answered with no key are in *failed* with the reason."""
+
+    keys: dict[str, list[HostKey]]
+    failed: dict[str, str]
+
+
+def scan(nodes: Sequence[Node], timeout: int = SCAN_TIMEOUT) -> ScanResult:
+    """Ask every node for its host keys (``ssh-keyscan``); every address passes the lab-only guard first."""
+    for node in nodes:
+        check_address(node.address, f"host key scan of {node.name}")
+    keyscan = shutil.which("ssh-keyscan")
+    if keyscan is None:
+        raise KsmError("ssh-keyscan is not installed", "install openssh-client")
+    by_endpoint: dict[tuple[str, int], list[Node]] = {}
+    for node in nodes:
+        by_endpoint.setdefault((node.address, node.port), []).append(node)
+    ports = sorted({port for _, port in by_endpoint})
+    found: dict[str, list[HostKey]] = {}
+    for port in ports:
+        addresses = sorted({a for a, p in by_endpoint if p == port})
+        result = subprocess.run(
+            [keyscan, "-T", str(timeout), "-p", str(port), "-t", KEY_TYPES, *addresses],
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=timeout * (len(addresses) + 2),
+        )
+        for line in result.stdout.splitlines():
+            key = parse_line(line)
+            if key is not None:
+                found.setdefault(key.names[0], []).append(key)
+    keys: dict[str, list[HostKey]] = {}
+    failed: dict[str, str] = {}
+    for (address, port), endpoint_nodes in by_endpoint.items():
+        answered = found.get(ssh_name(address, port), [])
+        for node in endpoint_nodes:
+            if answered:
+                keys[node.name] = sorted(
+                    HostKey((node.name, node.ssh_name), k.key_type, k.key) for k in answered
+                )
+            else:
+                failed[node.name] = f"no SSH host key from {node.ssh_name} (unreachable or no sshd)"
+    return ScanResult(keys, failed)
+
+
+@dataclass(frozen=True)
+class Mismatch:
+    """A node whose presented keys differ from its known_hosts entries (or that has none there)."""
+
+    node: str
+    address: str
+    expected: tuple[str, ...]
+    found: tuple[str, ...]
+
+    def __str__(self) -> str:
+        if not self.expected:
+            return f"{self.node} ({self.address}): not in the file; presents {', '.join(self.found)}"
+        return (
+            f"{self.node} ({self.address}): HOST KEY MISMATCH — file has {', '.join(self.expected)}; "
+            f"host presents {', '.join(self.found)}"
+        )
+
+
+def compare(nodes: Sequence[tuple[Node, KnownHosts]], scanned: ScanResult) -> list[Mismatch]:
+    """Nodes whose scanned keys are not what their known_hosts holds for them (unscanned ones are skipped).
+
+    A key type present on both sides with different keys is a mismatch; so is a node with no entry
+    or with no key in common.
+    """
+    mismatches = []
+    for node, known in nodes:
+        found = scanned.keys.get(node.name)
+        if found is None:
+            continue
+        expected = known.keys_for(node.ssh_name)
+        expected_by_type = {k.key_type: k for k in expected}
+        changed = any(
+            k.key_type in expected_by_type and not k.same_key(expected_by_type[k.key_type]) for k in found
+        )
+        if changed or not any(k.same_key(e) for k in found for e in expected):
+            mismatches.append(
+                Mismatch(
+                    node.name,
+                    node.ssh_name,
+                    tuple(f"{k.key_type} {k.fingerprint}" for k in expected),
+                    tuple(f"{k.key_type} {k.fingerprint}" for k in found),
+                )
+            )
+    return mismatches
