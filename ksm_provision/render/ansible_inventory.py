@@ -62,6 +62,8 @@ _STR_TAG = "tag:yaml.org,2002:str"
 
 
 def _represent_unsafe(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    if not value:  # Ansible 2.19 reads `!unsafe ''` as null; an empty string cannot be a template anyway
+        return dumper.represent_scalar(_STR_TAG, "")
     return dumper.represent_scalar(_UNSAFE_TAG, str(value))
 
 

@@ -108,6 +108,7 @@ def test_generated_yaml_marks_inventory_text_unsafe_and_keeps_only_vault_referen
             "name": "{{ lookup('pipe', 'id') }}",
             "policies": {"Homepage": {"URL": "x"}, "{{ key }}": 1},
             "count": 3,
+            "empty": "",
             "secret": vault_reference("vault:fv_kfz_db_password"),
         }
     )
@@ -115,4 +116,5 @@ def test_generated_yaml_marks_inventory_text_unsafe_and_keeps_only_vault_referen
     assert "  Homepage:\n    URL: !unsafe 'x'" in text
     assert "!unsafe '{{ key }}': 1" in text
     assert "count: 3" in text
+    assert "empty: ''" in text  # not !unsafe: Ansible would read `!unsafe ''` as null
     assert "secret: '{{ fv_kfz_db_password }}'" in text
