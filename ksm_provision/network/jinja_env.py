@@ -17,7 +17,7 @@ import jinja2
 
 from ksm_provision.network import filters
 from ksm_provision.network.filters import TemplateValueError
-from ksm_provision.playbook.paths import project_dir
+from ksm_provision.resources import project_dir
 
 #: The registry of device-template filters; tests check that every public filter is listed.
 FILTERS: dict[str, Callable[..., Any]] = {

@@ -19,9 +19,9 @@ from typing import Any
 
 from ksm_provision.errors import KsmError
 from ksm_provision.hostkeys import host_key_args, run_known_hosts
-from ksm_provision.playbook.paths import build_dir, playbook, roles_dir
 from ksm_provision.playbook.results import HostRunResult, PlaybookRun, RunMode, TaskChange
 from ksm_provision.playbook.vault import Redactor, VaultAccess
+from ksm_provision.resources import build_dir, playbook, roles_dir
 from ksm_provision.targets import Connection
 
 ProgressCallback = Callable[[str, str, str], None]  # (host, task, status)

@@ -35,8 +35,8 @@ from ksm_provision.inventory.models import (
     Site,
 )
 from ksm_provision.inventory.source import SourceMap
-from ksm_provision.playbook.paths import playbook, project_dir, roles_dir
 from ksm_provision.render.ansible_vars import host_groups
+from ksm_provision.resources import playbook, project_dir, roles_dir
 from ksm_provision.workflow.gitrepo import changed_files, repo_top, resolve_commit, text_at
 from ksm_provision.workflow.role_targets import pattern_terms, role_patterns
 

@@ -19,7 +19,7 @@ from ksm_provision import __version__
 from ksm_provision.errors import InventoryError
 from ksm_provision.inventory.files import read_inventory_file, read_vault_file
 from ksm_provision.inventory.inventory import PROVIDER_FILE, Inventory
-from ksm_provision.playbook.paths import project_dir
+from ksm_provision.resources import project_dir
 
 #: The key under which the toolkit's version and code are hashed.
 TOOLKIT_KEY = "ksm_provision"

@@ -1,4 +1,4 @@
-"""Where the toolkit's Ansible content lives (roles/, playbooks/ next to the package)."""
+"""Where the toolkit's own files live: roles/, playbooks/ and device templates/ (one place for all stages)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 def project_dir() -> Path:
     """The ksm-provision checkout (override with KSM_PROJECT_DIR for an installed toolkit)."""
     override = os.environ.get("KSM_PROJECT_DIR")
-    return Path(override) if override else Path(__file__).resolve().parents[2]
+    return Path(override) if override else Path(__file__).resolve().parents[1]
 
 
 def roles_dir() -> Path:

@@ -1,0 +1,18 @@
+"""What every stage's results share: one pydantic base and one progress callback type."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from pydantic import BaseModel, ConfigDict
+
+
+class ResultModel(BaseModel):
+    """Base of every typed result (hosts, devices, runs): unknown fields are a bug, not data."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+#: Progress of long work, called as ``(node, step, status)``: a host and its task, or a device and
+#: its phase, e.g. ``("sn-rh-fs01", "Ensure chrony ...", "changed")``.
+ProgressCallback = Callable[[str, str, str], None]
