@@ -40,7 +40,7 @@ class LabTwin:
 def lab_twin(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabTwin]:
     from ksm_provision.inventory.inventory import load_inventory
     from ksm_provision.lab.planner import plan_lab
-    from ksm_provision.lab.testlab import throwaway_lab
+    from tests.testlab import throwaway_lab
 
     if os.geteuid() != 0:
         pytest.fail("the lab twin needs root (namespaces, mounts, sshd); run the suite as root like CI does")

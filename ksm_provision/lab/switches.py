@@ -1,27 +1,47 @@
-"""Lab switches: one IOS-style SSH simulator process per switch (``ksm_provision.lab.switchsim``).
+"""Lab switches: one IOS-style SSH simulator process per switch.
 
-The simulator is started as ``python -m ksm_provision.lab.switchsim --listen ADDR --port PORT
---hostname H --username U --state-dir DIR``; the password and enable secret reach it through the
-environment (``KSM_SIM_PASSWORD``, ``KSM_SIM_ENABLE_SECRET``), never on the command line.
+The simulator is test infrastructure with its own package (``tools/switchsim``, ``ksm-switchsim``,
+installed by ``make install``); the lab starts its command ``ksm-switchsim --listen ADDR --port PORT
+--hostname H --username U --state-dir DIR`` like any other program. The password and enable secret
+reach it through the environment (``KSM_SIM_PASSWORD``, ``KSM_SIM_ENABLE_SECRET``), never on the
+command line.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 from pathlib import Path
 
+from ksm_provision.errors import LabError
 from ksm_provision.lab import credentials, system
 from ksm_provision.lab.config import LabConfig
 from ksm_provision.lab.state import CredentialRef, NodeState, ResourceLog
 
 PROCESS = "switchsim"
 USERNAME = "ksmadmin"
-SIM_MODULE = "ksm_provision.lab.switchsim"
+SIM_COMMAND = "ksm-switchsim"
 
 
 def state_dir(node: NodeState) -> str:
     return str(node.node_dir / "device")
+
+
+def simulator_command() -> str:
+    """The ``ksm-switchsim`` program: next to this Python (its venv) first, then on PATH."""
+    beside = Path(sys.executable).parent / SIM_COMMAND
+    if beside.is_file() and os.access(beside, os.X_OK):
+        return str(beside)
+    found = shutil.which(SIM_COMMAND)
+    if found is None:
+        raise LabError(
+            f"the lab's switch simulator '{SIM_COMMAND}' is not installed (looked in "
+            f"{beside.parent} and on PATH)",
+            hint="install the lab extra: pip install ksm-switchsim (tools/switchsim of the ksm-provision "
+            "repository) / make install",
+        )
+    return found
 
 
 def ensure_switch(node: ResourceLog, *, config: LabConfig) -> None:
@@ -33,6 +53,7 @@ def ensure_switch(node: ResourceLog, *, config: LabConfig) -> None:
     current = node.resources.processes.get(PROCESS)
     if system.is_running(current) and system.tcp_ready(spec.address, spec.port, timeout=2, banner=b"SSH-"):
         return
+    command = simulator_command()
     system.stop_tree(current)
     node.drop_process(PROCESS)
     system.require_port_free(f"lab switch {spec.name}", spec.address, spec.port)
@@ -42,11 +63,10 @@ def ensure_switch(node: ResourceLog, *, config: LabConfig) -> None:
         {
             "KSM_SIM_PASSWORD": secret.password,
             "KSM_SIM_ENABLE_SECRET": secret.enable_secret,
-            "PYTHONPATH": os.pathsep.join(p for p in (_package_root(), env.get("PYTHONPATH", "")) if p),
         }
     )
     argv = [
-        sys.executable, "-m", SIM_MODULE,
+        command,
         "--listen", spec.address, "--port", str(spec.port),
         "--hostname", spec.hostname, "--username", USERNAME,
         "--state-dir", state_dir(node.node),
@@ -57,13 +77,6 @@ def ensure_switch(node: ResourceLog, *, config: LabConfig) -> None:
     )
     node.set_process(PROCESS, ref)
     system.wait_for_ssh(f"lab {spec.kind} {spec.name}", spec.address, spec.port, log=log, timeout=20)
-
-
-def _package_root() -> str:
-    """Directory that holds the ``ksm_provision`` package (so the simulator imports this same tree)."""
-    import ksm_provision
-
-    return str(Path(ksm_provision.__file__).resolve().parent.parent)
 
 
 def switch_problems(node: NodeState) -> list[str]:

@@ -10,7 +10,6 @@ import itertools
 import os
 import re
 import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -20,7 +19,8 @@ from hier_config import Platform, WorkflowRemediation, get_hconfig
 from netmiko import BaseConnection, ConnectHandler
 from netmiko.exceptions import ConfigInvalidException, NetmikoAuthenticationException, ReadException
 
-from ksm_provision.lab.switchsim import (
+from ksm_provision.lab.switches import simulator_command
+from ksm_switchsim import (
     Faults,
     SimulatorConfig,
     SimulatorHandle,
@@ -28,7 +28,7 @@ from ksm_provision.lab.switchsim import (
     clear_faults,
     set_faults,
 )
-from ksm_provision.lab.switchsim.config_tree import PHYSICAL_PORTS
+from ksm_switchsim.config_tree import PHYSICAL_PORTS
 
 pytestmark = pytest.mark.integration
 
@@ -280,7 +280,7 @@ def test_command_line_entry_point_takes_secrets_from_the_environment(tmp_path: P
     address = _next_address()
     env = {**os.environ, "KSM_SIM_PASSWORD": PASSWORD, "KSM_SIM_ENABLE_SECRET": SECRET}
     process = subprocess.Popen(
-        [sys.executable, "-m", "ksm_provision.lab.switchsim", "--listen", address, "--port", "0",
+        [simulator_command(), "--listen", address, "--port", "0",
          "--hostname", "sw-cli", "--username", USERNAME, "--state-dir", str(tmp_path / "state")],
         env=env, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip

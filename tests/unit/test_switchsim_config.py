@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from ksm_provision.lab.switchsim.config_commands import (
+from ksm_switchsim.config_commands import (
     SPECS_BY_MODE,
     ConfigContext,
     LineResult,
     replay,
     run_config_line,
 )
-from ksm_provision.lab.switchsim.config_tree import ConfigTree
-from ksm_provision.lab.switchsim.modes import Mode
+from ksm_switchsim.config_tree import ConfigTree
+from ksm_switchsim.modes import Mode
 
 
 def configure(

@@ -7,9 +7,9 @@ import importlib
 
 import pytest
 
-from ksm_provision.lab.switchsim import grammar as g
-from ksm_provision.lab.switchsim.exec_commands import PRIV_SPECS, USER_SPECS, parse_location
-from ksm_provision.lab.switchsim.ios_rules import interface_sort_key, line_key
+from ksm_switchsim import grammar as g
+from ksm_switchsim.exec_commands import PRIV_SPECS, USER_SPECS, parse_location
+from ksm_switchsim.ios_rules import interface_sort_key, line_key
 
 
 @pytest.mark.parametrize(
@@ -17,7 +17,7 @@ from ksm_provision.lab.switchsim.ios_rules import interface_sort_key, line_key
     ["grammar", "ios_rules", "config_tree", "passwords", "modes", "shell", "faults"],
 )
 def test_docstring_examples_hold(module: str) -> None:
-    result = doctest.testmod(importlib.import_module(f"ksm_provision.lab.switchsim.{module}"))
+    result = doctest.testmod(importlib.import_module(f"ksm_switchsim.{module}"))
     assert result.failed == 0
 
 

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from ksm_provision.lab.switchsim import Faults, clear_faults, load_faults, set_faults
-from ksm_provision.lab.switchsim.device import Device
-from ksm_provision.lab.switchsim.modes import Mode
-from ksm_provision.lab.switchsim.session import TerminalSession
-from ksm_provision.lab.switchsim.shell import CliSession
-from ksm_provision.lab.switchsim.storage import DeviceStore
+from ksm_switchsim import Faults, clear_faults, load_faults, set_faults
+from ksm_switchsim.device import Device
+from ksm_switchsim.modes import Mode
+from ksm_switchsim.session import TerminalSession
+from ksm_switchsim.shell import CliSession
+from ksm_switchsim.storage import DeviceStore
 
 SECRET = "enable-me"
 

@@ -11,10 +11,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Final
 
-from ksm_provision.lab.switchsim import grammar as g
-from ksm_provision.lab.switchsim.config_tree import ConfigNode, ConfigTree, split_blocks
-from ksm_provision.lab.switchsim.modes import Mode
-from ksm_provision.lab.switchsim.passwords import hide_clear_secret
+from ksm_switchsim import grammar as g
+from ksm_switchsim.config_tree import ConfigNode, ConfigTree, split_blocks
+from ksm_switchsim.modes import Mode
+from ksm_switchsim.passwords import hide_clear_secret
 
 INVALID_INPUT = "% Invalid input detected at '^' marker."
 INCOMPLETE = "% Incomplete command."
@@ -230,11 +230,37 @@ def _access_vlan(ctx: ConfigContext, inv: Invocation) -> str | Reject:
     return output
 
 
+_ALL_VLANS: Final = frozenset(range(1, 4095))
+_TRUNK_ALLOWED = "switchport trunk allowed vlan"
+
+
+def _allowed_after(modifier: str | None, current: set[int], ids: set[int]) -> set[int]:
+    """The allowed VLANs after ``switchport trunk allowed vlan [add|remove|except] IDS``."""
+    if modifier == "add":
+        return current | ids
+    if modifier == "remove":
+        return current - ids
+    if modifier == "except":
+        return set(_ALL_VLANS - ids)
+    return ids
+
+
+def _set_allowed(node: ConfigNode, modifier: str | None, ids: set[int]) -> None:
+    line = node.find_by_key(_TRUNK_ALLOWED)
+    current_text = line.text[len(_TRUNK_ALLOWED) + 1 :] if line else "1-4094"
+    current = set() if current_text == "none" else set(g.vlan_list_to_ids(current_text))
+    result = _allowed_after(modifier, current, ids)
+    # IOS shows nothing for "all VLANs", the default.
+    if result == _ALL_VLANS:
+        node.remove_key(_TRUNK_ALLOWED)
+    else:
+        node.set(f"{_TRUNK_ALLOWED} {g.ids_to_vlan_list(sorted(result)) if result else 'none'}")
+
+
 def _trunk_allowed(ctx: ConfigContext, inv: Invocation) -> str | Reject:
-    base = "switchport trunk allowed vlan"
     if inv.negated:
         for node in ctx.targets:
-            node.remove_key(base)
+            node.remove_key(_TRUNK_ALLOWED)
         return ""
     modifier = inv.args[0] if inv.args[0] in ("add", "remove", "except") else None
     values = inv.args[1:] if modifier else inv.args
@@ -245,32 +271,16 @@ def _trunk_allowed(ctx: ConfigContext, inv: Invocation) -> str | Reject:
         return Reject(arg_index=first + 1)
     if modifier is None and values[0] in ("all", "none"):
         for node in ctx.targets:
-            node.remove_key(base)
+            node.remove_key(_TRUNK_ALLOWED)
             if values[0] == "none":
-                node.set(f"{base} none")
+                node.set(f"{_TRUNK_ALLOWED} none")
         return ""
     try:
         ids = set(g.vlan_list_to_ids(values[0]))
     except ValueError:
         return Reject(arg_index=first)
-    all_ids = set(range(1, 4095))
     for node in ctx.targets:
-        line = node.find_by_key(base)
-        current_text = line.text[len(base) + 1 :] if line else "1-4094"
-        current = set() if current_text == "none" else set(g.vlan_list_to_ids(current_text))
-        if modifier == "add":
-            result = current | ids
-        elif modifier == "remove":
-            result = current - ids
-        elif modifier == "except":
-            result = all_ids - ids
-        else:
-            result = ids
-        # IOS shows nothing for "all VLANs", the default.
-        if result == all_ids:
-            node.remove_key(base)
-        else:
-            node.set(f"{base} {g.ids_to_vlan_list(sorted(result)) if result else 'none'}")
+        _set_allowed(node, modifier, ids)
     return ""
 
 

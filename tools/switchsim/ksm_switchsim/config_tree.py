@@ -10,8 +10,8 @@ import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from ksm_provision.lab.switchsim import ios_rules
-from ksm_provision.lab.switchsim.grammar import ids_to_vlan_list, vlan_list_to_ids
+from ksm_switchsim import ios_rules
+from ksm_switchsim.grammar import ids_to_vlan_list, vlan_list_to_ids
 
 _insertion_counter = itertools.count()
 

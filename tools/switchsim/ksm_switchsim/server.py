@@ -22,11 +22,11 @@ from paramiko.common import (
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from typing_extensions import override
 
-from ksm_provision.lab.switchsim.device import Device
-from ksm_provision.lab.switchsim.faults import load_faults
-from ksm_provision.lab.switchsim.session import TerminalSession
-from ksm_provision.lab.switchsim.shell import CliSession
-from ksm_provision.lab.switchsim.storage import DeviceStore
+from ksm_switchsim.device import Device
+from ksm_switchsim.faults import load_faults
+from ksm_switchsim.session import TerminalSession
+from ksm_switchsim.shell import CliSession
+from ksm_switchsim.storage import DeviceStore
 
 log = logging.getLogger(__name__)
 

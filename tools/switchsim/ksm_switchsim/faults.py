@@ -11,7 +11,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from ksm_provision.lab.switchsim.storage import DeviceStore, write_atomically
+from ksm_switchsim.storage import DeviceStore, write_atomically
 
 
 class Faults(BaseModel):

@@ -11,7 +11,7 @@ import ipaddress
 import re
 from typing import Final
 
-from ksm_provision.lab.switchsim.grammar import vlan_list_to_ids
+from ksm_switchsim.grammar import vlan_list_to_ids
 
 # (token prefix, number of leading tokens forming the key); the longest matching prefix wins and a
 # line matching no prefix is its own key.

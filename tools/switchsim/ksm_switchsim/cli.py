@@ -1,4 +1,4 @@
-"""``python -m ksm_provision.lab.switchsim``: run one simulated switch in the foreground.
+"""``ksm-switchsim`` (or ``python -m ksm_switchsim``): run one simulated switch in the foreground.
 
 Secrets come from the environment (``KSM_SIM_PASSWORD``, ``KSM_SIM_ENABLE_SECRET``) so that they do
 not show in ``ps``; ``--password``/``--enable-secret`` exist for quick manual use.
@@ -17,7 +17,7 @@ from types import FrameType
 
 from pydantic import ValidationError
 
-from ksm_provision.lab.switchsim.server import SimulatorConfig, SwitchSimulator
+from ksm_switchsim.server import SimulatorConfig, SwitchSimulator
 
 PASSWORD_ENV = "KSM_SIM_PASSWORD"
 ENABLE_SECRET_ENV = "KSM_SIM_ENABLE_SECRET"
@@ -25,7 +25,7 @@ ENABLE_SECRET_ENV = "KSM_SIM_ENABLE_SECRET"
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m ksm_provision.lab.switchsim",
+        prog="ksm-switchsim",
         description="IOS-style SSH switch simulator (lab stand-in for platform cisco_ios).",
     )
     parser.add_argument("--listen", required=True, help="address in 127.0.0.0/8, e.g. 127.199.0.1")
@@ -77,7 +77,3 @@ def main(argv: Sequence[str] | None = None) -> int:
     signal.signal(signal.SIGINT, _stop)
     simulator.serve_forever()
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 from typing import Final
 
-from ksm_provision.lab.switchsim.config_tree import ConfigTree
-from ksm_provision.lab.switchsim.grammar import vlan_list_to_ids
-from ksm_provision.lab.switchsim.storage import FlashFile
+from ksm_switchsim.config_tree import ConfigTree
+from ksm_switchsim.grammar import vlan_list_to_ids
+from ksm_switchsim.storage import FlashFile
 
 _FLASH_TOTAL: Final = 122_185_728
 _ACCESS_VLAN: Final = "switchport access vlan "

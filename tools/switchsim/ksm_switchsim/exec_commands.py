@@ -11,11 +11,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Final
 
-from ksm_provision.lab.switchsim import grammar as g
-from ksm_provision.lab.switchsim import show
-from ksm_provision.lab.switchsim.device import Device
-from ksm_provision.lab.switchsim.modes import Mode
-from ksm_provision.lab.switchsim.storage import FlashNameError, write_atomically
+from ksm_switchsim import grammar as g
+from ksm_switchsim import show
+from ksm_switchsim.device import Device
+from ksm_switchsim.modes import Mode
+from ksm_switchsim.storage import FlashNameError, write_atomically
 
 CONFIG_BANNER: Final = "Enter configuration commands, one per line.  End with CNTL/Z."
 _REPLACE_WARNING: Final = (

@@ -10,16 +10,16 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from ksm_provision.lab.switchsim import grammar as g
-from ksm_provision.lab.switchsim import show
-from ksm_provision.lab.switchsim.config_commands import (
+from ksm_switchsim import grammar as g
+from ksm_switchsim import show
+from ksm_switchsim.config_commands import (
     INCOMPLETE,
     INVALID_INPUT,
     ConfigContext,
     run_config_line,
 )
-from ksm_provision.lab.switchsim.device import Device
-from ksm_provision.lab.switchsim.exec_commands import (
+from ksm_switchsim.device import Device
+from ksm_switchsim.exec_commands import (
     PRIV_SPECS,
     USER_SPECS,
     ExecInvocation,
@@ -27,8 +27,8 @@ from ksm_provision.lab.switchsim.exec_commands import (
     ExecState,
     Question,
 )
-from ksm_provision.lab.switchsim.faults import Faults
-from ksm_provision.lab.switchsim.modes import Mode, prompt
+from ksm_switchsim.faults import Faults
+from ksm_switchsim.modes import Mode, prompt
 
 log = logging.getLogger(__name__)
 

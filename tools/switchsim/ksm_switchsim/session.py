@@ -12,7 +12,7 @@ import logging
 import time
 from typing import Protocol
 
-from ksm_provision.lab.switchsim.shell import CliSession, Reply
+from ksm_switchsim.shell import CliSession, Reply
 
 log = logging.getLogger(__name__)
 

@@ -7,9 +7,9 @@ import threading
 import time
 from dataclasses import dataclass
 
-from ksm_provision.lab.switchsim.config_commands import replay
-from ksm_provision.lab.switchsim.config_tree import ConfigTree
-from ksm_provision.lab.switchsim.storage import DeviceStore, write_atomically
+from ksm_switchsim.config_commands import replay
+from ksm_switchsim.config_tree import ConfigTree
+from ksm_switchsim.storage import DeviceStore, write_atomically
 
 log = logging.getLogger(__name__)
 
