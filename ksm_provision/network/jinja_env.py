@@ -1,6 +1,7 @@
 """The one Jinja2 environment for device templates: StrictUndefined, compiled templates cached.
 
-Templates live in ``templates/<platform>/<role>.j2`` of the project. Every value a template prints
+Templates live in ``templates/<platform>/<role>.j2`` of the toolkit (:func:`templates_dir`: packaged
+with ksm-provision, or a checkout's, or ``$KSM_PROJECT_DIR/templates``). Every value a template prints
 passes :func:`_finalize`, which refuses anything with a control character (a newline in a value
 would start a new command on the device), so no inventory value can inject a command even if it
 bypassed model validation.
@@ -17,7 +18,7 @@ import jinja2
 
 from ksm_provision.network import filters
 from ksm_provision.network.filters import TemplateValueError
-from ksm_provision.resources import project_dir
+from ksm_provision.resources import templates_dir
 
 #: The registry of device-template filters; tests check that every public filter is listed.
 FILTERS: dict[str, Callable[..., Any]] = {
@@ -31,10 +32,6 @@ FILTERS: dict[str, Callable[..., Any]] = {
     "ios_banner": filters.ios_banner,
     "ascii_text": filters.ascii_text,
 }
-
-
-def templates_dir() -> Path:
-    return project_dir() / "templates"
 
 
 def _finalize(value: object) -> object:
@@ -72,7 +69,7 @@ _environments: dict[Path, jinja2.Environment] = {}
 
 
 def environment(directory: Path | None = None) -> jinja2.Environment:
-    """The shared environment for *directory* (default: the project's templates), built once."""
+    """The shared environment for *directory* (default: the toolkit's templates), built once."""
     key = (directory or templates_dir()).resolve()
     with _lock:
         env = _environments.get(key)

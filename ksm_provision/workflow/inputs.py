@@ -2,7 +2,9 @@
 
 Keys are stable across machines and checkouts: inventory files as ``<inventory dir name>/<path>``
 (``inventories/lup.yml``), toolkit files relative to the toolkit (``roles/base/tasks/main.yml``),
-and ``ksm_provision`` for the toolkit's version and code. Vault files are hashed as stored
+and ``ksm_provision`` for the toolkit's version and code. The toolkit files are the ones ksm runs
+(:mod:`ksm_provision.resources`): the copies installed with the package, a checkout's, or
+``$KSM_PROJECT_DIR``'s, under the same keys in every case. Vault files are hashed as stored
 (encrypted); no secret value is read.
 """
 
@@ -19,7 +21,7 @@ from ksm_provision import __version__
 from ksm_provision.errors import InventoryError
 from ksm_provision.inventory.files import read_inventory_file, read_vault_file
 from ksm_provision.inventory.inventory import PROVIDER_FILE, Inventory
-from ksm_provision.resources import project_dir
+from ksm_provision.resources import PACKAGED_DIR, package_dir, project_dir, templates_dir
 
 #: The key under which the toolkit's version and code are hashed.
 TOOLKIT_KEY = "ksm_provision"
@@ -68,11 +70,15 @@ def _files_below(directory: Path) -> Iterator[Path]:
 
 
 def toolkit_hash() -> str:
-    """sha256 over the toolkit's version and the source files of the installed package."""
-    package = Path(__file__).resolve().parents[1]
+    """sha256 over the toolkit's version and the source files of the imported package.
+
+    The roles, playbooks and templates a wheel ships inside the package (``_toolkit/``) are left
+    out here: :func:`input_hashes` hashes them one by one, as it does a checkout's.
+    """
+    package = package_dir()
     digest = hashlib.sha256(f"ksm-provision {__version__}\n".encode())
     for path in _files_below(package):
-        if path.suffix in _CODE_SUFFIXES:
+        if path.suffix in _CODE_SUFFIXES and path.relative_to(package).parts[0] != PACKAGED_DIR:
             digest.update(f"{path.relative_to(package).as_posix()}\0".encode())
             digest.update(hashlib.sha256(path.read_bytes()).digest())
     return digest.hexdigest()
@@ -131,9 +137,9 @@ def input_hashes(inventory: Inventory, scope: ScopeLike) -> dict[str, str]:
     if scope.host_names:
         hashes.update(_toolkit_inputs(["roles", "playbooks"], ["ansible.cfg"]))
     if scope.device_names:
-        templates = project_dir() / "templates"
+        templates = templates_dir()
         shared = [p for p in _files_below(templates) if len(p.relative_to(templates).parts) == 1]
-        hashes.update({p.relative_to(project_dir()).as_posix(): file_hash(p) for p in shared})
+        hashes.update({f"templates/{p.name}": file_hash(p) for p in shared})
         hashes.update(_toolkit_inputs(f"templates/{p}" for p in sorted(_device_platforms(inventory, scope))))
     hashes[TOOLKIT_KEY] = toolkit_hash()
     return dict(sorted(hashes.items()))
