@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import ipaddress
 import os
-from collections.abc import Iterable
 
 from ksm_provision.errors import SafetyError
 
@@ -39,8 +38,3 @@ def check_address(address: str, what: str = "connection") -> None:
             f"KSM_LAB_ONLY=1 refuses the {what} to {address}: outside 127.0.0.0/8",
             "use --target lab, or unset KSM_LAB_ONLY to work on production",
         )
-
-
-def check_addresses(addresses: Iterable[str], what: str = "connection") -> None:
-    for address in addresses:
-        check_address(address, what)

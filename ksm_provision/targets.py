@@ -1,9 +1,29 @@
-"""How to reach each host or device: its inventory address (production) or its lab stand-in."""
+"""How to reach each host or device: the interface every target implements.
+
+A *target* is one way to reach the nodes of an inventory: production (each node's inventory
+address) or the lab twin (its stand-in on 127.x). Code that renders, plans or pushes receives a
+:class:`TargetResolver` and never knows which one it has; only the wiring
+(:func:`ksm_provision.target_resolution.resolver_for`) picks the implementation, so production
+code never imports the lab. Every implementation passes each resolved address through the
+lab-only guard (:func:`ksm_provision.safety.check_address`) before returning it.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Collection
+from dataclasses import dataclass, field
 from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from ksm_provision.inventory.hosts import Device
+    from ksm_provision.inventory.inventory import Inventory
+    from ksm_provision.vault import NetworkSecrets
+
+#: What the lab-only guard calls the connections a resolver hands out (shown in its refusal).
+HOST_CONNECTION = "SSH connection"
+DEVICE_SESSION = "SSH session to a network device"
 
 
 class Target(StrEnum):
@@ -25,3 +45,36 @@ class Connection:
     known_hosts: str | None = None
     #: False only for a lab stand-in whose key the lab did not record: trusted as it is (127.x only).
     check_host_key: bool = True
+
+
+@dataclass(frozen=True)
+class DeviceEndpoint:
+    """Where and as whom to open a session on a network device. Holds secrets; its repr hides them."""
+
+    address: str
+    port: int
+    username: str
+    password: str = field(repr=False)
+    enable_secret: str = field(repr=False, default="")
+    #: Check the device's host key against *known_hosts* (production); the lab's stand-ins are not.
+    check_host_key: bool = True
+    known_hosts: Path | None = None
+
+
+class TargetResolver(Protocol):
+    """One way to reach the hosts and devices of an inventory (production, the lab twin)."""
+
+    @property
+    def target(self) -> Target: ...
+
+    def hosts(self, inventory: Inventory, only: Collection[str] | None = None) -> dict[str, Connection]:
+        """Inventory host name -> how to reach it, for every host of *inventory* this target reaches.
+
+        With *only*, just those hosts (a lab stand-in is kept when any host it represents is named).
+        An empty result is not an error here; the caller decides what an empty scope means.
+        """
+        ...
+
+    def device(self, inventory: Inventory, device: Device, secrets: NetworkSecrets) -> DeviceEndpoint:
+        """How to reach *device*; *secrets* are its own authority's (production logs in with them)."""
+        ...

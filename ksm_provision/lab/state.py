@@ -7,7 +7,6 @@ credentials are a reference into ``secrets.json`` (mode 0600) or to the lab's ke
 
 from __future__ import annotations
 
-import json
 import os
 import threading
 from collections.abc import Callable
@@ -198,7 +197,3 @@ class ResourceLog:
     def drop_process(self, key: str) -> None:
         if key in self.resources.processes:
             self._update(processes={k: v for k, v in self.resources.processes.items() if k != key})
-
-
-def dump_json(model: BaseModel) -> str:
-    return json.dumps(model.model_dump(mode="json"), indent=2)

@@ -33,7 +33,7 @@ from ksm_provision.inventory.models import (
 from ksm_provision.inventory.settings import merge_settings
 from ksm_provision.network.filters import TemplateValueError
 from ksm_provision.network.jinja_env import environment, template_name
-from ksm_provision.network.secrets import NetworkSecrets
+from ksm_provision.vault import NetworkSecrets
 
 SNMP_GROUP = "KSM-MONITORING"
 

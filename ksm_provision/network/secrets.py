@@ -1,120 +1,15 @@
-"""Network secrets from one authority's vault, and scrubbing of secrets from device configs.
+"""Scrubbing of secrets from device configs (the vault itself is :mod:`ksm_provision.vault`).
 
-Only the vault of the device's own authority is ever decrypted for it. Secret values live in memory
-only: rendered into intended configs and commands, and replaced by ``********`` (the Redactor's
-mask) in everything ksm prints or writes. Device configs are scrubbed twice: known vault values by
-:class:`~ksm_provision.playbook.vault.Redactor`, and by pattern (:func:`scrub_config`) for secrets
-the vault does not know, e.g. an old SNMP key still on a device or a hashed local password.
+Device configs are scrubbed twice: known vault values by :class:`~ksm_provision.vault.Redactor`,
+and by pattern (:func:`scrub_config`) for secrets the vault does not know, e.g. an old SNMP key
+still on a device or a hashed local password.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
-from typing import Any
 
-from ksm_provision.errors import UsageError
-from ksm_provision.inventory.files import read_vault_file
-from ksm_provision.inventory.models import NetworkSettings
-from ksm_provision.playbook.vault import Redactor, VaultAccess
-
-MASK = Redactor.MASK
-_MIN_SNMP_KEY = 8
-
-
-def read_vault(access: VaultAccess) -> dict[str, Any]:
-    """Decrypt one authority's vault file into a mapping (kept in memory only)."""
-    import yaml
-    from ansible.errors import AnsibleError
-    from ansible.parsing.vault import VaultLib, VaultSecret
-
-    try:
-        secret = VaultSecret(access.password_file.read_bytes().strip())
-        plain = VaultLib([(access.vault_id, secret)]).decrypt(read_vault_file(access.vault_file))
-    except (OSError, AnsibleError) as exc:
-        raise UsageError(
-            f"cannot decrypt the vault {access.vault_file} of authority '{access.authority}' "
-            f"({type(exc).__name__})",
-            f"check the password file {access.password_file} (vault id '{access.vault_id}')",
-        ) from None
-    data = yaml.safe_load(plain) or {}
-    if not isinstance(data, dict):
-        raise UsageError(
-            f"the vault {access.vault_file} of authority '{access.authority}' is not a mapping",
-            "a vault holds `name: value` pairs, e.g. `snmp_auth: ...`",
-        )
-    return data
-
-
-@dataclass(frozen=True)
-class NetworkSecrets:
-    """The secrets device templates and sessions need, for one authority. Never printed."""
-
-    authority: str
-    snmp_auth: str = field(repr=False)
-    snmp_priv: str = field(repr=False)
-    password: str = field(repr=False)
-    enable_secret: str = field(repr=False)
-    #: Every value of the vault (at least 4 characters), for redaction only.
-    vault_values: tuple[str, ...] = field(repr=False, default=())
-
-    @classmethod
-    def placeholder(cls, authority: str) -> NetworkSecrets:
-        """Masks instead of secrets: for rendering configs to review without any vault key."""
-        return cls(authority, MASK, MASK, MASK, MASK)
-
-    def values(self) -> list[str]:
-        """What must never appear in output: the secrets used and every other value of the vault."""
-        return [self.snmp_auth, self.snmp_priv, self.password, self.enable_secret, *self.vault_values]
-
-
-def _lookup(vault: dict[str, Any], ref: str, access: VaultAccess, what: str) -> str:
-    key = ref.removeprefix("vault:")
-    if key not in vault:
-        raise UsageError(
-            f"the vault of authority '{access.authority}' has no '{key}' (referenced as {what}: {ref})",
-            f"add it with `ansible-vault edit --vault-id {access.vault_id}@prompt {access.vault_file}`",
-        )
-    value = str(vault[key])
-    if not value or any(c.isspace() or not c.isprintable() for c in value):
-        raise UsageError(
-            f"the vault value '{key}' of authority '{access.authority}' must be one word of printable "
-            "characters without spaces",
-            "device CLIs take it as a single token; choose a value like 'Xk3-9fQ...'",
-        )
-    return value
-
-
-def network_secrets(settings: NetworkSettings, access: VaultAccess) -> NetworkSecrets:
-    """Resolve the vault references of *settings* in the vault of *access* (its authority only)."""
-    vault = read_vault(access)
-    secrets = NetworkSecrets(
-        authority=access.authority,
-        snmp_auth=_lookup(vault, settings.snmp_auth, access, "snmp_auth"),
-        snmp_priv=_lookup(vault, settings.snmp_priv, access, "snmp_priv"),
-        password=_lookup(vault, settings.password, access, "password"),
-        enable_secret=_lookup(vault, settings.enable_secret, access, "enable_secret"),
-        vault_values=tuple(v for v in _leaves(vault) if len(v) >= 4),
-    )
-    for name, value in (("snmp_auth", secrets.snmp_auth), ("snmp_priv", secrets.snmp_priv)):
-        if len(value) < _MIN_SNMP_KEY:
-            raise UsageError(
-                f"the SNMPv3 key {name} of authority '{access.authority}' is shorter than {_MIN_SNMP_KEY} "
-                "characters",
-                "SNMPv3 needs keys of at least 8 characters",
-            )
-    return secrets
-
-
-def _leaves(data: object) -> list[str]:
-    if isinstance(data, dict):
-        return [leaf for value in data.values() for leaf in _leaves(value)]
-    if isinstance(data, list):
-        return [leaf for value in data for leaf in _leaves(value)]
-    if isinstance(data, str | int) and not isinstance(data, bool):
-        return [str(data)]
-    return []
-
+from ksm_provision.vault import MASK, Redactor
 
 # Secrets in device configuration lines, whatever their value: (pattern, replacement).
 _SECRET_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (

@@ -1,10 +1,10 @@
 """Netmiko sessions to network devices: where and as whom to connect, and the few things ksm does.
 
-Production: the device's management address, the authority's ``network_settings.username`` and
+Where and as whom comes from the run's target (:class:`ksm_provision.targets.TargetResolver`):
+in production the device's management address, the authority's ``network_settings.username`` and
 the password/enable secret from the authority's own vault, host keys checked against the
-engineer's known_hosts. Lab (``--target lab``): the lab twin's stand-in for the device, with the
-lab's generated credentials. Every address passes :func:`ksm_provision.safety.check_address`
-before a socket opens.
+authority's managed known_hosts; in the lab the stand-in with the lab's generated credentials.
+Every address passes :func:`ksm_provision.safety.check_address` again before a socket opens.
 """
 
 from __future__ import annotations
@@ -16,17 +16,13 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from ksm_provision.errors import ConnectionFailedError, LabError
+from ksm_provision.errors import ConnectionFailedError
 from ksm_provision.inventory.hosts import Device
-from ksm_provision.inventory.models import NetworkSettings
 from ksm_provision.network.platforms import ERROR_PATTERN, PlatformInfo, platform_info, typed_command
-from ksm_provision.network.secrets import NetworkSecrets
 from ksm_provision.safety import check_address
-
-if TYPE_CHECKING:
-    from ksm_provision.lab.manager import Lab
+from ksm_provision.targets import DeviceEndpoint
 
 #: Flash file that holds the running config while a push is in progress (IOS rollback point).
 ROLLBACK_FILE = "flash:ksm-rollback.cfg"
@@ -68,62 +64,21 @@ class Endpoint:
     strict_host_keys: bool = True
     known_hosts: Path | None = None
 
-
-def production_endpoint(device: Device, settings: NetworkSettings, secrets: NetworkSecrets) -> Endpoint:
-    if secrets.authority != device.authority:
-        raise ConnectionFailedError(
-            f"refusing to log in to {device.hostname} (authority '{device.authority}') with the "
-            f"credentials of '{secrets.authority}'",
-            "each device is reached with its own authority's vault only",
+    @classmethod
+    def of(cls, device: Device, reach: DeviceEndpoint) -> Endpoint:
+        """The session endpoint of *device*, reached as its target resolved it (*reach*)."""
+        return cls(
+            hostname=device.hostname,
+            authority=device.authority,
+            info=platform_info(device.model.platform),
+            address=reach.address,
+            port=reach.port,
+            username=reach.username,
+            password=reach.password,
+            enable_secret=reach.enable_secret,
+            strict_host_keys=reach.check_host_key,
+            known_hosts=reach.known_hosts,
         )
-    return Endpoint(
-        hostname=device.hostname,
-        authority=device.authority,
-        info=platform_info(device.model.platform),
-        address=str(device.model.management.address),
-        port=22,
-        username=settings.username,
-        password=secrets.password,
-        enable_secret=secrets.enable_secret,
-    )
-
-
-def lab_endpoint(device: Device, lab: Lab) -> Endpoint:
-    """The lab twin's stand-in for *device*; it must belong to the device's authority."""
-    state = lab.state()
-    if state is None:
-        raise LabError(f"no lab twin in {lab.config.lab_dir}", "run `ksm lab up` first")
-    node = next(
-        (
-            n
-            for n in state.nodes.values()
-            if device.hostname in n.spec.represents or n.spec.hostname == device.hostname
-        ),
-        None,
-    )
-    if node is None:
-        raise LabError(
-            f"the lab twin has no stand-in for device {device.hostname}",
-            f"run `ksm lab up --authority {device.authority}`",
-        )
-    if node.spec.authority != device.authority:
-        raise LabError(
-            f"lab node {node.spec.name} stands in for {device.hostname} but belongs to authority "
-            f"'{node.spec.authority}', not '{device.authority}'",
-            "rebuild the lab twin with `ksm lab up`",
-        )
-    login = lab.login(node.spec.name)
-    return Endpoint(
-        hostname=device.hostname,
-        authority=device.authority,
-        info=platform_info(device.model.platform),
-        address=login.address,
-        port=login.port,
-        username=login.username,
-        password=login.password or "",
-        enable_secret=login.enable_secret or "",
-        strict_host_keys=False,
-    )
 
 
 def clean_running(text: str) -> str:

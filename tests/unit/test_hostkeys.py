@@ -31,7 +31,8 @@ from ksm_provision.inventory.inventory import load_inventory
 from ksm_provision.playbook.results import RunMode
 from ksm_provision.playbook.runner import RunSettings, ansible_cfg, run_playbook
 from ksm_provision.playbook.scope import host_scope
-from ksm_provision.targets import Connection, Target
+from ksm_provision.target_resolution import ProductionTargets
+from ksm_provision.targets import Connection
 
 REPO = Path(__file__).resolve().parents[2]
 MINIMAL = REPO / "tests" / "data" / "minimal"
@@ -65,7 +66,7 @@ def test_unchecked_ssh_args_only_on_request(tmp_path: Path) -> None:
 def test_production_connections_use_the_authoritys_file(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("KSM_LAB_ONLY")  # host_scope only resolves addresses; nothing connects
     inventory = load_inventory(MINIMAL)
-    scope = host_scope(inventory, Target.PRODUCTION)
+    scope = host_scope(inventory, ProductionTargets())
     for host in scope.hosts:
         connection = scope.connections[host.hostname]
         assert connection.check_host_key
@@ -133,7 +134,7 @@ def test_devices_need_their_key_before_any_session(monkeypatch: pytest.MonkeyPat
     monkeypatch.delenv("KSM_LAB_ONLY")  # device_scope makes no connection
     inventory = load_inventory(REPO / "inventories").select(["schwerin"])
     with pytest.raises(HostKeyError, match=r"no host key for sn-\S+ \(\S+\) in .*known_hosts.d/schwerin"):
-        device_scope(inventory, Target.PRODUCTION)
+        device_scope(inventory, ProductionTargets())
 
 
 def test_merge_replaces_scanned_hosts_and_keeps_the_others(tmp_path: Path) -> None:

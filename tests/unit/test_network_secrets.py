@@ -10,9 +10,9 @@ import pytest
 from ksm_provision.errors import SafetyError, UsageError
 from ksm_provision.inventory.inventory import Inventory, load_inventory
 from ksm_provision.network.pipeline import device_scope
-from ksm_provision.network.secrets import MASK, ConfigRedactor, network_secrets, read_vault, scrub_config
-from ksm_provision.playbook.vault import vault_access
-from ksm_provision.targets import Target
+from ksm_provision.network.secrets import MASK, ConfigRedactor, scrub_config
+from ksm_provision.target_resolution import ProductionTargets
+from ksm_provision.vault import network_secrets, read_vault, vault_access
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLE_PASSWORDS = REPO / "inventories" / "vault" / "sample-passwords"
@@ -78,6 +78,6 @@ def test_only_the_authorities_in_scope_need_their_vault_key(
     monkeypatch.setenv("KSM_LAB_ONLY", "1")
     # lup's vault opens; then the lab-only guard refuses the production addresses, before any socket.
     with pytest.raises(SafetyError, match=r"refuses the SSH session to a network device to 10\.41\."):
-        device_scope(inventory.select(["lup"]), Target.PRODUCTION)
+        device_scope(inventory.select(["lup"]), ProductionTargets())
     with pytest.raises(UsageError, match="no vault password for authority 'schwerin'"):
-        device_scope(inventory, Target.PRODUCTION)
+        device_scope(inventory, ProductionTargets())

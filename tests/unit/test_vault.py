@@ -8,7 +8,7 @@ import pytest
 
 from ksm_provision.errors import UsageError
 from ksm_provision.inventory.inventory import load_inventory
-from ksm_provision.playbook.vault import Redactor, secret_values, vault_access
+from ksm_provision.vault import Redactor, VaultAccess, VaultError, read_vault, secret_values, vault_access
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLE_PASSWORDS = REPO / "inventories" / "vault" / "sample-passwords"
@@ -36,7 +36,6 @@ def test_a_template_in_a_vault_value_is_refused_without_showing_it(tmp_path: Pat
     from ansible.parsing.vault import VaultLib, VaultSecret
 
     from ksm_provision.errors import InventoryError
-    from ksm_provision.playbook.vault import VaultAccess
 
     password = tmp_path / "aa.pass"
     password.write_bytes(b"lab-only")
@@ -49,3 +48,60 @@ def test_a_template_in_a_vault_value_is_refused_without_showing_it(tmp_path: Pat
     assert problem.line == 3
     assert "'nested.db' contains template syntax" in problem.message
     assert "lookup" not in str(error.value) and "Secret-1234" not in str(error.value)
+
+
+def _vault(tmp_path: Path, plain: str, password: bytes = b"lab-only") -> VaultAccess:
+    from ansible.parsing.vault import VaultLib, VaultSecret
+
+    (tmp_path / "aa.pass").write_bytes(password)
+    vault_file = tmp_path / "aa.yml"
+    vault_file.write_bytes(VaultLib([("aa", VaultSecret(b"lab-only"))]).encrypt(plain, vault_id="aa"))
+    return VaultAccess("aa", "aa", vault_file, tmp_path / "aa.pass")
+
+
+@pytest.mark.parametrize(
+    ("plain", "password", "message"),
+    [
+        (
+            "snmp_auth: Secret-1234\n",
+            b"wrong",
+            r"cannot decrypt the vault .*aa\.yml of authority 'aa': wrong pass",
+        ),
+        ("snmp_auth: Secret-1234\n", b"\n", r"password file .*aa\.pass of authority 'aa' is empty"),
+        ("- just\n- a list\n", b"lab-only", r"vault .*aa\.yml of authority 'aa' is not a mapping"),
+        ("a: [unclosed\n", b"lab-only", r"decrypted vault .*aa\.yml of authority 'aa' is not valid YAML"),
+    ],
+)
+def test_every_vault_failure_is_one_clear_error(
+    tmp_path: Path, plain: str, password: bytes, message: str
+) -> None:
+    access = _vault(tmp_path, plain, password)
+    with pytest.raises(VaultError, match=message) as error:
+        read_vault(access)
+    assert error.value.hint and "Secret-1234" not in str(error.value)
+
+
+def test_a_missing_password_file_names_the_authority(tmp_path: Path) -> None:
+    access = _vault(tmp_path, "a: Secret-1234\n")
+    (tmp_path / "aa.pass").unlink()
+    with pytest.raises(VaultError, match=r"cannot read the vault password file .*aa\.pass of authority 'aa'"):
+        secret_values([access])
+
+
+def test_a_wrong_password_is_a_vault_error_on_both_paths(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Hosts (redaction values) and devices (logins, SNMP keys) open the vault the same way."""
+    from ksm_provision.network.pipeline import device_scope
+    from ksm_provision.playbook.pipeline import vaults_and_redactor
+    from ksm_provision.playbook.scope import HostScope
+    from ksm_provision.target_resolution import ProductionTargets
+
+    (tmp_path / "schwerin.pass").write_text("wrong\n")
+    monkeypatch.setenv("KSM_VAULT_PASSWORDS_DIR", str(tmp_path))
+    inventory = load_inventory(REPO / "inventories").select(["schwerin"])
+    expected = r"cannot decrypt the vault .*schwerin\.yml of authority 'schwerin'"
+    with pytest.raises(VaultError, match=expected):
+        vaults_and_redactor(HostScope(inventory, [], {}))
+    with pytest.raises(VaultError, match=expected):
+        device_scope(inventory, ProductionTargets())

@@ -1,0 +1,77 @@
+"""Which :class:`~ksm_provision.targets.TargetResolver` a run uses: production here, the lab lazily.
+
+This is the one place that maps ``--target`` to an implementation. The lab's resolver lives with
+the lab (:mod:`ksm_provision.lab.targets`) and is imported only when a run asks for it, so
+production code never loads the lab.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+
+from ksm_provision.errors import ConnectionFailedError
+from ksm_provision.hostkeys import known_hosts_file
+from ksm_provision.inventory.hosts import Device
+from ksm_provision.inventory.inventory import Inventory
+from ksm_provision.safety import check_address
+from ksm_provision.targets import (
+    DEVICE_SESSION,
+    HOST_CONNECTION,
+    Connection,
+    DeviceEndpoint,
+    Target,
+    TargetResolver,
+)
+from ksm_provision.vault import NetworkSecrets
+
+
+class ProductionTargets:
+    """Every node at its inventory address, port 22, host keys checked against its authority's file.
+
+    Hosts log in as the automation account; devices as the authority's
+    ``network_settings.username`` with the password and enable secret from its own vault.
+    """
+
+    @property
+    def target(self) -> Target:
+        return Target.PRODUCTION
+
+    def hosts(self, inventory: Inventory, only: Collection[str] | None = None) -> dict[str, Connection]:
+        connections = {
+            h.hostname: Connection(
+                address=str(h.address), known_hosts=str(known_hosts_file(inventory.root, h.authority))
+            )
+            for h in inventory.hosts
+            if only is None or h.hostname in only
+        }
+        for connection in connections.values():
+            check_address(connection.address, HOST_CONNECTION)
+        return connections
+
+    def device(self, inventory: Inventory, device: Device, secrets: NetworkSecrets) -> DeviceEndpoint:
+        if secrets.authority != device.authority:
+            raise ConnectionFailedError(
+                f"refusing to log in to {device.hostname} (authority '{device.authority}') with the "
+                f"credentials of '{secrets.authority}'",
+                "each device is reached with its own authority's vault only",
+            )
+        address = str(device.model.management.address)
+        check_address(address, DEVICE_SESSION)
+        return DeviceEndpoint(
+            address=address,
+            port=22,
+            username=inventory.authorities[device.authority].network_settings.username,
+            password=secrets.password,
+            enable_secret=secrets.enable_secret,
+            # the authority's managed known_hosts (`ksm hostkeys scan`), checked strictly
+            known_hosts=known_hosts_file(inventory.root, device.authority),
+        )
+
+
+def resolver_for(target: Target) -> TargetResolver:
+    """The resolver of *target*: :class:`ProductionTargets`, or the running lab twin's stand-ins."""
+    if target is Target.LAB:
+        from ksm_provision.lab.targets import LabTargets
+
+        return LabTargets()
+    return ProductionTargets()
