@@ -11,14 +11,15 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import TypeVar
 
 from ksm_provision.errors import UsageError
-from ksm_provision.hostkeys import Node, known_hosts_file, require_host_keys
+from ksm_provision.hostkeys import Node, require_host_keys
 from ksm_provision.inventory.hosts import Device
 from ksm_provision.inventory.inventory import Inventory
+from ksm_provision.inventory.select import matches
 from ksm_provision.network.backup import write_backup
 from ksm_provision.network.intended import render_device
 from ksm_provision.network.push import (
@@ -35,29 +36,37 @@ from ksm_provision.network.results import (
     NetworkApply,
     NetworkPlan,
     PlanStatus,
-    ResultModel,
 )
-from ksm_provision.network.secrets import ConfigRedactor, NetworkSecrets, network_secrets
-from ksm_provision.network.session import (
-    DeviceSession,
-    Endpoint,
-    Timeouts,
-    lab_endpoint,
-    production_endpoint,
-)
-from ksm_provision.playbook.scope import matches
-from ksm_provision.playbook.vault import vault_access
-from ksm_provision.safety import check_addresses
-from ksm_provision.targets import Target
-
-if TYPE_CHECKING:
-    from ksm_provision.lab.manager import Lab
+from ksm_provision.network.secrets import ConfigRedactor
+from ksm_provision.network.session import DeviceSession, Endpoint, Timeouts
+from ksm_provision.results import FrozenResult, ProgressCallback
+from ksm_provision.targets import Target, TargetResolver
+from ksm_provision.vault import NetworkSecrets, network_secrets, vault_access
 
 DEFAULT_WORKERS = 8
-#: (device hostname, step, status), the same shape as the hosts pipeline's progress callback.
-ProgressCallback = Callable[[str, str, str], None]
 J = TypeVar("J")
 R = TypeVar("R")
+
+
+@dataclass(frozen=True)
+class DeviceRunOptions:
+    """How plan, apply and backup run over the devices in scope (the same for all three).
+
+    >>> DeviceRunOptions(limit="sn-rh-*").workers
+    8
+    """
+
+    #: Comma-separated shell patterns of device names (``--limit``); None: every device in scope.
+    limit: str | None = None
+    #: Devices worked on in parallel.
+    workers: int = DEFAULT_WORKERS
+    timeouts: Timeouts = field(default_factory=Timeouts)
+    #: Called as ``(device, step, status)`` when a device is done.
+    progress: ProgressCallback | None = None
+    #: Vault password files by authority (``--vault-password-file ID=FILE``).
+    explicit_vaults: dict[str, Path] | None = None
+    #: How a session is opened (tests and benchmarks may count or wrap sessions).
+    connect: SessionFactory = DeviceSession
 
 
 @dataclass(frozen=True)
@@ -93,41 +102,29 @@ def authority_secrets(
 
 def device_scope(
     inventory: Inventory,
-    target: Target,
+    targets: TargetResolver,
     *,
-    lab: Lab | None = None,
     limit: str | None = None,
     explicit_vaults: dict[str, Path] | None = None,
 ) -> DeviceScope:
-    """Render every device in scope and resolve how to reach it; no connection is made here."""
+    """Render every device in scope and resolve how *targets* reaches it; no connection is made here."""
     devices = scoped_devices(inventory, limit)
     secrets = authority_secrets(inventory, sorted({d.authority for d in devices}), explicit_vaults)
     redact = ConfigRedactor([value for s in secrets.values() for value in s.values()])
-    if target is Target.LAB and devices:
-        from ksm_provision.lab.manager import Lab
-
-        lab = lab or Lab()
-    endpoints: dict[str, Endpoint] = {}
-    host_keys: list[tuple[Node, Path]] = []
-    for device in devices:
-        if target is Target.LAB:
-            assert lab is not None
-            endpoints[device.hostname] = lab_endpoint(device, lab)
-        else:
-            network_settings = inventory.authorities[device.authority].network_settings
-            endpoint = production_endpoint(device, network_settings, secrets[device.authority])
-            # host keys: the authority's managed known_hosts (`ksm hostkeys scan`), checked strictly
-            known_hosts = known_hosts_file(inventory.root, device.authority)
-            endpoints[device.hostname] = replace(endpoint, known_hosts=known_hosts)
-            node = Node(device.hostname, device.authority, endpoint.address, endpoint.port)
-            host_keys.append((node, known_hosts))
-    check_addresses((e.address for e in endpoints.values()), "SSH session to a network device")
-    require_host_keys(host_keys)  # a device missing from its file stops the run before any session
+    endpoints = {
+        d.hostname: Endpoint.of(d, targets.device(inventory, d, secrets[d.authority])) for d in devices
+    }
+    # a device missing from its known_hosts stops the run before any session (production checks keys)
+    require_host_keys(
+        (Node(e.hostname, e.authority, e.address, e.port), e.known_hosts)
+        for e in endpoints.values()
+        if e.strict_host_keys and e.known_hosts is not None
+    )
     jobs = tuple(
         DeviceJob(d, render_device(inventory, d, secrets[d.authority]), endpoints[d.hostname], redact)
         for d in devices
     )
-    return DeviceScope(jobs, redact, target)
+    return DeviceScope(jobs, redact, targets.target)
 
 
 def _run_pool(
@@ -156,25 +153,20 @@ def _report(progress: ProgressCallback | None, hostname: str, step: str, status:
         progress(hostname, step, status)
 
 
+def _device_scope(inventory: Inventory, targets: TargetResolver, options: DeviceRunOptions) -> DeviceScope:
+    return device_scope(inventory, targets, limit=options.limit, explicit_vaults=options.explicit_vaults)
+
+
 def plan_devices(
-    inventory: Inventory,
-    target: Target,
-    *,
-    lab: Lab | None = None,
-    limit: str | None = None,
-    workers: int = DEFAULT_WORKERS,
-    timeouts: Timeouts | None = None,
-    progress: ProgressCallback | None = None,
-    explicit_vaults: dict[str, Path] | None = None,
-    connect: SessionFactory = DeviceSession,
+    inventory: Inventory, targets: TargetResolver, options: DeviceRunOptions | None = None
 ) -> NetworkPlan:
     """Per device: the remediation that turns its running config into the intended one, and the rollback."""
-    scope = device_scope(inventory, target, lab=lab, limit=limit, explicit_vaults=explicit_vaults)
-    budget = timeouts or Timeouts()
+    options = options or DeviceRunOptions()
+    scope = _device_scope(inventory, targets, options)
 
     def work(job: DeviceJob) -> DevicePlan:
-        result = plan_device(job, budget, connect)
-        _report(progress, job.hostname, "network plan", str(result.status))
+        result = plan_device(job, options.timeouts, options.connect)
+        _report(options.progress, job.hostname, "network plan", str(result.status))
         return result
 
     def fail(job: DeviceJob, message: str) -> DevicePlan:
@@ -187,26 +179,23 @@ def plan_devices(
             messages=(scope.redact(message),),
         )
 
-    results = _run_pool(scope.jobs, work, workers, lambda j: j.hostname, fail)
-    return NetworkPlan(target=str(target), devices=tuple(sorted(results, key=_order)))
+    results = _run_pool(scope.jobs, work, options.workers, lambda j: j.hostname, fail)
+    return NetworkPlan(target=str(targets.target), devices=tuple(sorted(results, key=_order)))
 
 
 def apply_devices(
     inventory: Inventory,
-    target: Target,
+    targets: TargetResolver,
+    options: DeviceRunOptions | None = None,
     *,
-    lab: Lab | None = None,
-    limit: str | None = None,
-    workers: int = DEFAULT_WORKERS,
-    timeouts: Timeouts | None = None,
-    progress: ProgressCallback | None = None,
-    explicit_vaults: dict[str, Path] | None = None,
     backup_dir: Path | None = None,
-    connect: SessionFactory = DeviceSession,
 ) -> NetworkApply:
-    """Push every device's remediation with backup, confirmation and rollback (see ``push``)."""
-    scope = device_scope(inventory, target, lab=lab, limit=limit, explicit_vaults=explicit_vaults)
-    budget = timeouts or Timeouts()
+    """Push every device's remediation with backup, confirmation and rollback (see ``push``).
+
+    With *backup_dir*, each device's running config before the push is also stored there.
+    """
+    options = options or DeviceRunOptions()
+    scope = _device_scope(inventory, targets, options)
     hook: BackupHook | None = None
     if backup_dir is not None:
         out = backup_dir
@@ -215,8 +204,8 @@ def apply_devices(
             write_backup(out, device, running, scope.redact)
 
     def work(job: DeviceJob) -> DeviceApply:
-        result = apply_device(job, budget, connect, hook)
-        _report(progress, job.hostname, "network apply", str(result.status))
+        result = apply_device(job, options.timeouts, options.connect, hook)
+        _report(options.progress, job.hostname, "network apply", str(result.status))
         return result
 
     def fail(job: DeviceJob, message: str) -> DeviceApply:
@@ -230,14 +219,14 @@ def apply_devices(
             messages=(scope.redact(message), "the device may have been changed: check it against its backup"),
         )
 
-    results = _run_pool(scope.jobs, work, workers, lambda j: j.hostname, fail)
-    return NetworkApply(target=str(target), devices=tuple(sorted(results, key=_order)))
+    results = _run_pool(scope.jobs, work, options.workers, lambda j: j.hostname, fail)
+    return NetworkApply(target=str(targets.target), devices=tuple(sorted(results, key=_order)))
 
 
 # --------------------------------------------------------------------------- backup
 
 
-class DeviceBackup(ResultModel):
+class DeviceBackup(FrozenResult):
     hostname: str
     authority: str
     path: str | None = None
@@ -246,7 +235,7 @@ class DeviceBackup(ResultModel):
     seconds: float = 0.0
 
 
-class NetworkBackup(ResultModel):
+class NetworkBackup(FrozenResult):
     target: str
     out: str
     devices: tuple[DeviceBackup, ...] = ()
@@ -258,25 +247,18 @@ class NetworkBackup(ResultModel):
 
 def backup_devices(
     inventory: Inventory,
-    target: Target,
+    targets: TargetResolver,
     out: Path,
-    *,
-    lab: Lab | None = None,
-    limit: str | None = None,
-    workers: int = DEFAULT_WORKERS,
-    timeouts: Timeouts | None = None,
-    progress: ProgressCallback | None = None,
-    explicit_vaults: dict[str, Path] | None = None,
-    connect: SessionFactory = DeviceSession,
+    options: DeviceRunOptions | None = None,
 ) -> NetworkBackup:
     """Store each device's running config under ``out/<authority>/<device>.conf``, secrets stripped."""
-    scope = device_scope(inventory, target, lab=lab, limit=limit, explicit_vaults=explicit_vaults)
-    budget = timeouts or Timeouts()
+    options = options or DeviceRunOptions()
+    scope = _device_scope(inventory, targets, options)
 
     def work(job: DeviceJob) -> DeviceBackup:
         started = time.monotonic()
         try:
-            with connect(job.endpoint, budget) as session:
+            with options.connect(job.endpoint, options.timeouts) as session:
                 running = session.running_config()
             path = write_backup(out, job.device, running, scope.redact)
             result = DeviceBackup(
@@ -288,14 +270,14 @@ def backup_devices(
             )
         except Exception as exc:
             result = fail(job, scope.redact(f"{type(exc).__name__}: {exc}"))
-        _report(progress, job.hostname, "network backup", "ok" if result.ok else "failed")
+        _report(options.progress, job.hostname, "network backup", "ok" if result.ok else "failed")
         return result
 
     def fail(job: DeviceJob, message: str) -> DeviceBackup:
         return DeviceBackup(hostname=job.hostname, authority=job.device.authority, ok=False, message=message)
 
-    results = _run_pool(scope.jobs, work, workers, lambda j: j.hostname, fail)
-    return NetworkBackup(target=str(target), out=str(out), devices=tuple(sorted(results, key=_order)))
+    results = _run_pool(scope.jobs, work, options.workers, lambda j: j.hostname, fail)
+    return NetworkBackup(target=str(targets.target), out=str(out), devices=tuple(sorted(results, key=_order)))
 
 
 def _order(result: DevicePlan | DeviceApply | DeviceBackup) -> tuple[str, str]:

@@ -7,11 +7,9 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
-
-class ResultModel(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+from ksm_provision.results import FrozenResult
 
 
 class PlanStatus(StrEnum):
@@ -31,7 +29,12 @@ class ApplyStatus(StrEnum):
     FAILED = "failed"
 
 
-class DevicePlan(ResultModel):
+class DevicePlan(FrozenResult):
+    """One device's live plan: its status, remediation and rollback, as computed from its running config.
+
+    A plan file records less of it (see :class:`~ksm_provision.workflow.planfile.RecordedDevicePlan`).
+    """
+
     hostname: str
     authority: str
     platform: str
@@ -45,7 +48,7 @@ class DevicePlan(ResultModel):
     seconds: float = 0.0
 
 
-class DeviceApply(ResultModel):
+class DeviceApply(FrozenResult):
     hostname: str
     authority: str
     platform: str
@@ -61,7 +64,7 @@ class DeviceApply(ResultModel):
     seconds: float = 0.0
 
 
-class NetworkPlan(ResultModel):
+class NetworkPlan(FrozenResult):
     target: str
     devices: tuple[DevicePlan, ...] = Field(default_factory=tuple)
 
@@ -74,7 +77,7 @@ class NetworkPlan(ResultModel):
         return [d.hostname for d in self.devices if d.status is PlanStatus.FAILED]
 
 
-class NetworkApply(ResultModel):
+class NetworkApply(FrozenResult):
     target: str
     devices: tuple[DeviceApply, ...] = Field(default_factory=tuple)
 

@@ -9,9 +9,9 @@ from ksm_provision.hostkeys import run_known_hosts
 from ksm_provision.playbook.results import PlaybookRun, RunMode
 from ksm_provision.playbook.runner import ProgressCallback, RunSettings, run_playbook
 from ksm_provision.playbook.scope import HostScope
-from ksm_provision.playbook.vault import Redactor, VaultAccess, secret_values, vault_access
 from ksm_provision.render.ansible_inventory import write_ansible_inventory
 from ksm_provision.resources import build_dir
+from ksm_provision.vault import Redactor, VaultAccess, secret_values, vault_access
 from ksm_provision.verify.expectations import host_spec
 from ksm_provision.verify.runner import VerifyResult, run_checks
 

@@ -4,16 +4,14 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
+
+from ksm_provision.results import ResultModel
 
 
 class RunMode(StrEnum):
     PLAN = "plan"
     APPLY = "apply"
-
-
-class ResultModel(BaseModel):
-    model_config = ConfigDict(extra="forbid")
 
 
 class TaskChange(ResultModel):

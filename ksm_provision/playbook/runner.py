@@ -12,7 +12,7 @@ import shlex
 import shutil
 import sys
 import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,11 +20,10 @@ from typing import Any
 from ksm_provision.errors import KsmError
 from ksm_provision.hostkeys import host_key_args, run_known_hosts
 from ksm_provision.playbook.results import HostRunResult, PlaybookRun, RunMode, TaskChange
-from ksm_provision.playbook.vault import Redactor, VaultAccess
 from ksm_provision.resources import build_dir, playbook, roles_dir
+from ksm_provision.results import ProgressCallback as ProgressCallback
 from ksm_provision.targets import Connection
-
-ProgressCallback = Callable[[str, str, str], None]  # (host, task, status)
+from ksm_provision.vault import Redactor, VaultAccess
 
 
 @dataclass

@@ -17,9 +17,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import ValidationError
 
 from ksm_provision.errors import SafetyError, UsageError
+from ksm_provision.results import FrozenResult
 from ksm_provision.workflow.audit import current_user, machine_name, new_record_id
 from ksm_provision.workflow.records import state_dir, utc_now
 
@@ -33,8 +34,8 @@ class LockHeldError(SafetyError):
     """Another run holds the lock of an authority (or left a stale one behind)."""
 
 
-class LockInfo(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class LockInfo(FrozenResult):
+    """The content of a lock file: who holds it, since when, for how long."""
 
     id: str
     authority: str

@@ -1,51 +1,28 @@
-"""One change run over hosts (Ansible) and network devices (Netmiko) of the authorities in scope.
+"""The two stages of a change run over a resolved scope: hosts (Ansible) and network devices (Netmiko).
 
-``plan``/``apply``/``drift`` all come through here, so scoping, the lab-only guard and result
-shapes are the same for every command and for CI.
+Plan, apply and drift all come through :func:`run_stages`, so scoping, the lab-only guard and the
+result shape (:class:`ChangeRun`) are the same for every command and for CI. Locks, plan files and
+records are the business of :mod:`ksm_provision.workflow.run`, which calls this.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from pathlib import Path
-
-from pydantic import BaseModel, ConfigDict
-
-from ksm_provision.inventory.inventory import Inventory
-from ksm_provision.network.pipeline import apply_devices, plan_devices
+from ksm_provision.inventory.select import matches
+from ksm_provision.network.pipeline import DeviceRunOptions, apply_devices, plan_devices
 from ksm_provision.network.results import NetworkApply, NetworkPlan
 from ksm_provision.playbook.pipeline import run_hosts
 from ksm_provision.playbook.results import PlaybookRun, RunMode
-from ksm_provision.playbook.runner import ProgressCallback, RunSettings
-from ksm_provision.playbook.scope import host_scope, matches
-from ksm_provision.targets import Target
+from ksm_provision.playbook.runner import RunSettings
+from ksm_provision.playbook.scope import host_scope
+from ksm_provision.results import ProgressCallback, ResultModel
+from ksm_provision.target_resolution import resolver_for
+from ksm_provision.targets import TargetResolver
+from ksm_provision.workflow.request import ChangeRequest, Only
+from ksm_provision.workflow.run_scope import RunScope
 
 
-@dataclass(frozen=True)
-class RunRequest:
-    """What to run: *inventory* is already narrowed to the authorities in scope."""
-
-    inventory: Inventory
-    target: Target
-    limit: str | None = None
-    forks: int = 8
-    workers: int = 8
-    explicit_vaults: dict[str, Path] = field(default_factory=dict)
-    #: Only these inventory hosts / devices (e.g. from a plan file or --changed-since); None: all.
-    only_hosts: frozenset[str] | None = None
-    only_devices: frozenset[str] | None = None
-    include_hosts: bool = True
-    include_devices: bool = True
-
-    @property
-    def authorities(self) -> list[str]:
-        return list(self.inventory.authorities)
-
-
-class ChangeRun(BaseModel):
+class ChangeRun(ResultModel):
     """The result of a plan or apply over hosts and devices."""
-
-    model_config = ConfigDict(extra="forbid")
 
     mode: RunMode
     target: str
@@ -85,56 +62,60 @@ class ChangeRun(BaseModel):
         )
 
 
-def _device_limit(request: RunRequest) -> str | None:
+def _device_limit(scope: RunScope) -> str | None:
     """The device names in scope as a --limit pattern; None when no device is in scope."""
     names = [
         d.hostname
-        for d in request.inventory.devices
-        if matches(d.hostname, request.limit)
-        and (request.only_devices is None or d.hostname in request.only_devices)
+        for d in scope.inventory.devices
+        if matches(d.hostname, scope.limit) and (scope.devices is None or d.hostname in scope.devices)
     ]
     return ",".join(names) if names else None
 
 
-def _hosts(request: RunRequest, mode: RunMode, progress: ProgressCallback | None) -> PlaybookRun:
+def _hosts(
+    request: ChangeRequest,
+    scope: RunScope,
+    targets: TargetResolver,
+    mode: RunMode,
+    progress: ProgressCallback | None,
+) -> PlaybookRun:
     empty = PlaybookRun(mode=mode, hosts=[], return_code=0)
-    if not request.include_hosts or (request.only_hosts is not None and not request.only_hosts):
+    if Only.HOSTS not in request.only or (scope.hosts is not None and not scope.hosts):
         return empty
-    only = set(request.only_hosts) if request.only_hosts is not None else None
-    scope = host_scope(request.inventory, request.target, request.limit, only)
-    if not scope.hosts:
+    only = set(scope.hosts) if scope.hosts is not None else None
+    hosts = host_scope(scope.inventory, targets, scope.limit, only)
+    if not hosts.hosts:
         return empty
-    settings = RunSettings(forks=request.forks)
-    return run_hosts(scope, mode, settings, progress, request.explicit_vaults)
+    return run_hosts(hosts, mode, RunSettings(forks=request.forks), progress, request.explicit_vaults)
 
 
-def run(request: RunRequest, mode: RunMode, progress: ProgressCallback | None = None) -> ChangeRun:
-    """Plan (check+diff, remediation) or apply (real run, push) hosts and devices of the request."""
-    hosts = _hosts(request, mode, progress)
-    device_limit = _device_limit(request) if request.include_devices else None
-    devices: NetworkPlan | NetworkApply
+def _devices(
+    request: ChangeRequest,
+    scope: RunScope,
+    targets: TargetResolver,
+    mode: RunMode,
+    progress: ProgressCallback | None,
+) -> NetworkPlan | NetworkApply:
+    device_limit = _device_limit(scope) if Only.DEVICES in request.only else None
     if device_limit is None:
-        devices = (NetworkPlan if mode is RunMode.PLAN else NetworkApply)(
-            target=str(request.target), devices=()
-        )
-    else:
-        run_devices = plan_devices if mode is RunMode.PLAN else apply_devices
-        devices = run_devices(
-            request.inventory,
-            request.target,
-            limit=device_limit,
-            workers=request.workers,
-            progress=progress,
-            explicit_vaults=request.explicit_vaults,
-        )
-    return ChangeRun(
-        mode=mode, target=str(request.target), authorities=request.authorities, hosts=hosts, devices=devices
+        return (NetworkPlan if mode is RunMode.PLAN else NetworkApply)(target=str(scope.target), devices=())
+    options = DeviceRunOptions(
+        limit=device_limit,
+        workers=request.workers,
+        progress=progress,
+        explicit_vaults=request.explicit_vaults,
     )
+    run_devices = plan_devices if mode is RunMode.PLAN else apply_devices
+    return run_devices(scope.inventory, targets, options)
 
 
-def plan(request: RunRequest, progress: ProgressCallback | None = None) -> ChangeRun:
-    return run(request, RunMode.PLAN, progress)
-
-
-def apply(request: RunRequest, progress: ProgressCallback | None = None) -> ChangeRun:
-    return run(request, RunMode.APPLY, progress)
+def run_stages(
+    request: ChangeRequest, scope: RunScope, mode: RunMode, progress: ProgressCallback | None = None
+) -> ChangeRun:
+    """Plan (check+diff, remediation) or apply (real run, push) the hosts and devices of *scope*."""
+    targets = resolver_for(scope.target)
+    hosts = _hosts(request, scope, targets, mode, progress)
+    devices = _devices(request, scope, targets, mode, progress)
+    return ChangeRun(
+        mode=mode, target=str(scope.target), authorities=scope.authorities, hosts=hosts, devices=devices
+    )

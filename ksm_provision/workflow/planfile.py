@@ -13,12 +13,14 @@ from datetime import datetime
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import Field, ValidationError
 
 from ksm_provision.errors import KsmError, SafetyError, relative_path
+from ksm_provision.fileio import write_atomic
+from ksm_provision.results import FrozenResult
 from ksm_provision.targets import Target
 from ksm_provision.workflow.inputs import MISSING, TOOLKIT_KEY, plan_hash
-from ksm_provision.workflow.records import utc_now, write_atomic
+from ksm_provision.workflow.records import utc_now
 
 PLAN_VERSION = 1
 #: Diffs longer than this many lines per task are cut in the plan file (the summary says so).
@@ -35,17 +37,15 @@ class StalePlanError(SafetyError):
     """An input of the plan changed after the plan was made."""
 
 
-class PlanModel(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class PlannedTask(PlanModel):
+class PlannedTask(FrozenResult):
     task: str
     action: str = ""
     diff: str = ""
 
 
-class HostPlan(PlanModel):
+class RecordedHostPlan(FrozenResult):
+    """A host as a plan file records it: the changed tasks with their (redacted, cut) diffs."""
+
     name: str
     authority: str
     changes: list[PlannedTask] = Field(default_factory=list)
@@ -55,7 +55,15 @@ class HostPlan(PlanModel):
         return bool(self.changes)
 
 
-class DevicePlan(PlanModel):
+class RecordedDevicePlan(FrozenResult):
+    """A device as a plan file records it: name, authority, platform and the (redacted) remediation.
+
+    Not :class:`ksm_provision.network.results.DevicePlan`: that is the live result of planning a
+    device (status, rollback, messages, timing) and changes shape with the pipeline; this is the
+    reviewed record that ``ksm apply PLAN`` applies and ``ksm show`` prints, part of the plan file
+    format (``PLAN_VERSION``), so it keeps its own small, stable set of fields.
+    """
+
     name: str
     authority: str
     platform: str = ""
@@ -75,21 +83,23 @@ def _cut(diff: str) -> str:
     )
 
 
-def host_plan(name: str, authority: str, tasks: Iterable[tuple[str, str, str]], redact: Redact) -> HostPlan:
+def host_plan(
+    name: str, authority: str, tasks: Iterable[tuple[str, str, str]], redact: Redact
+) -> RecordedHostPlan:
     """A host's plan from ``(task, action, diff)`` triples, diffs redacted and cut to a readable size."""
     changes = [PlannedTask(task=redact(t), action=a, diff=_cut(redact(d))) for t, a, d in tasks]
-    return HostPlan(name=name, authority=authority, changes=changes)
+    return RecordedHostPlan(name=name, authority=authority, changes=changes)
 
 
 def device_plan(
     name: str, authority: str, platform: str, remediation: Iterable[str], redact: Redact
-) -> DevicePlan:
-    return DevicePlan(
+) -> RecordedDevicePlan:
+    return RecordedDevicePlan(
         name=name, authority=authority, platform=platform, remediation=[redact(line) for line in remediation]
     )
 
 
-class PlanFile(PlanModel):
+class PlanFile(FrozenResult):
     """What ``ksm plan --out`` wrote: scope, planned changes, input hashes and their combined hash."""
 
     version: Literal[1] = 1
@@ -99,8 +109,8 @@ class PlanFile(PlanModel):
     authorities: list[str]
     limit: str | None = None
     changed_since: str | None = None
-    hosts: list[HostPlan] = Field(default_factory=list)
-    devices: list[DevicePlan] = Field(default_factory=list)
+    hosts: list[RecordedHostPlan] = Field(default_factory=list)
+    devices: list[RecordedDevicePlan] = Field(default_factory=list)
     inputs: dict[str, str]
     plan_hash: str
 
@@ -110,8 +120,8 @@ class PlanFile(PlanModel):
         target: Target,
         authorities: Iterable[str],
         inputs: dict[str, str],
-        hosts: Iterable[HostPlan] = (),
-        devices: Iterable[DevicePlan] = (),
+        hosts: Iterable[RecordedHostPlan] = (),
+        devices: Iterable[RecordedDevicePlan] = (),
         git_commit: str | None = None,
         limit: str | None = None,
         changed_since: str | None = None,
@@ -152,8 +162,7 @@ class PlanFile(PlanModel):
 
     def save(self, path: Path) -> Path:
         """Write atomically (temporary file + rename): a reader never sees half a plan."""
-        write_atomic(path, self.model_dump_json(indent=2) + "\n")
-        return path
+        return write_atomic(path, self.model_dump_json(indent=2) + "\n", mode=0o600)
 
     @staticmethod
     def load(path: Path) -> PlanFile:

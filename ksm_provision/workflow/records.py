@@ -14,13 +14,15 @@ Records hold names and counts, never secret values.
 from __future__ import annotations
 
 import os
-import tempfile
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import Field, ValidationError
+
+from ksm_provision.fileio import write_atomic
+from ksm_provision.results import ResultModel
 
 
 def state_dir() -> Path:
@@ -31,8 +33,8 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-class Record(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class Record(ResultModel):
+    """A record ksm keeps between runs (unknown fields are refused when it is read back)."""
 
 
 class ApplyResult(StrEnum):
@@ -93,20 +95,9 @@ R = TypeVar("R", bound=Record)
 _KIND_DIRS: dict[type[Record], str] = {VerifyRecord: "verify", DriftRecord: "drift", PlanRecord: "plans"}
 
 
-def write_atomic(path: Path, text: str) -> None:
-    """Write via a temporary file and rename, so a crash never leaves a torn file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(text)
-        handle.flush()
-        os.fsync(handle.fileno())
-    Path(tmp).replace(path)
-
-
 def save_status(record: VerifyRecord | DriftRecord | PlanRecord, base: Path | None = None) -> Path:
     path = (base or state_dir()) / _KIND_DIRS[type(record)] / f"{record.authority}.json"
-    write_atomic(path, record.model_dump_json(indent=2) + "\n")
+    write_atomic(path, record.model_dump_json(indent=2) + "\n", mode=0o600)
     return path
 
 

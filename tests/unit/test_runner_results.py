@@ -6,8 +6,8 @@ from pathlib import Path
 
 from ksm_provision.inventory.inventory import load_inventory
 from ksm_provision.playbook.runner import RunSettings, _diff_text, _EventCollector, ansible_cfg
-from ksm_provision.playbook.vault import Redactor
 from ksm_provision.render.ansible_vars import host_vars
+from ksm_provision.vault import Redactor
 from ksm_provision.verify.expectations import checks_for
 from ksm_provision.verify.runner import parse_junit
 

@@ -1,0 +1,115 @@
+"""What a change run leaves behind: the plan file, status records for ``ksm report``, audit records.
+
+plan leaves a :class:`PlanRecord` per authority (and, when asked, a plan file); drift a
+:class:`DriftRecord`; apply appends one :class:`AuditRecord` per authority and clears the pending
+plan of every authority it applied successfully.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ksm_provision.inventory.inventory import Inventory
+from ksm_provision.network.results import NetworkPlan
+from ksm_provision.targets import Target
+from ksm_provision.workflow.audit import append_audit, current_user, git_commit, machine_name, new_record_id
+from ksm_provision.workflow.inputs import Selection, input_hashes
+from ksm_provision.workflow.orchestrate import ChangeRun
+from ksm_provision.workflow.planfile import PlanFile, device_plan, host_plan
+from ksm_provision.workflow.records import (
+    ApplyResult,
+    AuditRecord,
+    DriftRecord,
+    PlanRecord,
+    clear_status,
+    save_status,
+    utc_now,
+)
+
+
+def save_plan_file(
+    out: Path, run: ChangeRun, inventory: Inventory, limit: str | None, since: str | None, repo: Path
+) -> Path:
+    """Record *run* for ``ksm apply PLAN``, with a hash of every input it depends on (of *inventory*)."""
+    hosts = [
+        host_plan(h.host, h.authority, [(c.task, c.action, c.diff) for c in h.changes], str)
+        for h in run.hosts.hosts
+    ]
+    planned = run.devices.devices if isinstance(run.devices, NetworkPlan) else ()
+    devices = [device_plan(d.hostname, d.authority, d.platform, d.remediation, str) for d in planned]
+    selection = Selection.of(run.authorities, [h.name for h in hosts], [d.name for d in devices])
+    return PlanFile.create(
+        target=Target(run.target),
+        authorities=run.authorities,
+        inputs=input_hashes(inventory, selection),
+        hosts=hosts,
+        devices=devices,
+        git_commit=git_commit(repo),
+        limit=limit,
+        changed_since=since,
+    ).save(out)
+
+
+def record_plan(run: ChangeRun) -> None:
+    """The pending changes of each authority, until an apply succeeds."""
+    for authority in run.authorities:
+        hosts, devices, _ = run.for_authority(authority)
+        save_status(
+            PlanRecord(
+                time=utc_now(),
+                authority=authority,
+                target=run.target,
+                changes_pending=len(hosts) + len(devices),
+                hosts=hosts,
+                devices=devices,
+            )
+        )
+
+
+def record_drift(run: ChangeRun) -> None:
+    """Whether each authority's live hosts and devices differ from the files."""
+    for authority in run.authorities:
+        hosts, devices, _ = run.for_authority(authority)
+        save_status(
+            DriftRecord(
+                time=utc_now(),
+                authority=authority,
+                target=run.target,
+                drifted=bool(hosts or devices),
+                hosts=hosts,
+                devices=devices,
+            )
+        )
+
+
+def audit_apply(run: ChangeRun, plan_hash: str | None, repo: Path) -> None:
+    """One audit record per authority; a successful apply also clears the authority's pending plan."""
+    commit = git_commit(repo)
+    for authority in run.authorities:
+        hosts, devices, failed = run.for_authority(authority)
+        rolled_back = [d for d in run.rolled_back if d in failed]
+        if set(failed) - set(rolled_back):
+            result = ApplyResult.FAILED
+        else:
+            result = ApplyResult.ROLLED_BACK if rolled_back else ApplyResult.SUCCESS
+        append_audit(
+            AuditRecord(
+                id=new_record_id(),
+                time=utc_now(),
+                user=current_user(),
+                machine=machine_name(),
+                authority=authority,
+                target=run.target,
+                git_commit=commit,
+                plan_hash=plan_hash,
+                changed_hosts=hosts,
+                changed_devices=devices,
+                failed=failed,
+                changed_tasks=sum(h.changed for h in run.hosts.hosts if h.authority == authority),
+                hosts=sum(1 for h in run.hosts.hosts if h.authority == authority),
+                devices=sum(1 for d in run.devices.devices if d.authority == authority),
+                result=result,
+            )
+        )
+        if result is ApplyResult.SUCCESS:
+            clear_status(PlanRecord, authority)
