@@ -12,14 +12,14 @@ import importlib
 import io
 import os
 import sys
-from types import ModuleType
+from typing import NamedTuple
 
 import click
+from click.shell_completion import CompletionItem
 
 from ksm_provision import __version__
 from ksm_provision.commands import common
 from ksm_provision.errors import EXIT_FAILURE, EXIT_USAGE, KsmError
-from ksm_provision.terminal import visible
 
 EPILOG = """\b
 Exit codes:
@@ -34,15 +34,154 @@ Environment:
 """
 
 
+class LazyCommand(NamedTuple):
+    """Where a subcommand lives: ``ksm_provision.commands.<module>.<attribute>``, and its short help."""
+
+    module: str
+    attribute: str
+    short_help: str
+
+
+class LazyGroup(click.Group):
+    """A group whose subcommands are imported only when one of them runs (or is completed).
+
+    ``--help`` and completing a command name read the static table; a command module, and with it
+    pydantic, rich, Ansible or pytest, is imported when the command itself is needed.
+    """
+
+    def __init__(self, *args: object, lazy_commands: dict[str, LazyCommand], **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.lazy_commands = lazy_commands
+
+    def list_commands(self, _ctx: click.Context) -> list[str]:
+        return sorted({*self.commands, *self.lazy_commands})
+
+    def get_command(self, _ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in self.lazy_commands:
+            entry = self.lazy_commands[cmd_name]
+            module = importlib.import_module(f"ksm_provision.commands.{entry.module}")
+            command = getattr(module, entry.attribute)
+            if not isinstance(command, click.Command):
+                raise TypeError(f"ksm_provision.commands.{entry.module}.{entry.attribute} is no command")
+            self.add_command(command, cmd_name)
+        return self.commands.get(cmd_name)
+
+    def command_help(self, name: str, limit: int) -> str:
+        """A subcommand's short help, from the table while it is not imported."""
+        if name in self.commands:
+            return self.commands[name].get_short_help_str(limit)
+        return click.Command(name, help=self.lazy_commands[name].short_help).get_short_help_str(limit)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        names = [n for n in self.list_commands(ctx) if not (n in self.commands and self.commands[n].hidden)]
+        if not names:
+            return
+        limit = formatter.width - 6 - max(len(name) for name in names)
+        with formatter.section("Commands"):
+            formatter.write_dl([(name, self.command_help(name, limit)) for name in names])
+
+    def shell_complete(self, ctx: click.Context, incomplete: str) -> list[CompletionItem]:
+        results = [
+            CompletionItem(name, help=self.command_help(name, 45))
+            for name in self.list_commands(ctx)
+            if name.startswith(incomplete) and not (name in self.commands and self.commands[name].hidden)
+        ]
+        results.extend(click.Command.shell_complete(self, ctx, incomplete))  # the group's own options
+        return results
+
+
+#: Every subcommand of ``ksm``: name -> (module under ksm_provision.commands, attribute, short help).
+#: tests/unit/test_cli_startup.py checks that each entry loads and that its help is the command's.
+COMMANDS = {
+    "apply": LazyCommand(
+        "change",
+        "apply",
+        "Apply hosts and devices: --authority ID / --all, or exactly the reviewed PLAN file.",
+    ),
+    "drift": LazyCommand(
+        "change",
+        "drift",
+        "Compare live hosts and devices with the files; exit 2 when they differ (drift).",
+    ),
+    "hostkeys": LazyCommand(
+        "hostkeys",
+        "hostkeys_group",
+        "SSH host keys of hosts and devices: known_hosts.d/<authority> beside the inventory.",
+    ),
+    "inventory": LazyCommand(
+        "inventory", "inventory_group", "Look at the inventory: hosts, devices, effective settings."
+    ),
+    "lab": LazyCommand(
+        "lab",
+        "lab_group",
+        "The lab twin: stand-ins for hosts, routers and switches on 127.0.0.0/8 (needs root).",
+    ),
+    "lock": LazyCommand(
+        "workflow", "lock_group", "Apply locks per authority: who holds them, and breaking stale ones."
+    ),
+    "network": LazyCommand(
+        "network", "network_group", "Switches and routers: backup, plan and apply (device-only)."
+    ),
+    "onboard": LazyCommand(
+        "onboard",
+        "onboard",
+        "Write ID.yml for a new commune with the next free address block and VLAN range.",
+    ),
+    "plan": LazyCommand(
+        "change",
+        "plan",
+        "Show what apply would change: hosts (check+diff) and devices (remediation, rollback).",
+    ),
+    "report": LazyCommand(
+        "report",
+        "report",
+        "Steering information across authorities: estate, address plan, changes, drift, verification.",
+    ),
+    "schema": LazyCommand(
+        "schema",
+        "schema_command",
+        "JSON Schema of the inventory format, for editors (yaml-language-server) and CI.",
+    ),
+    "show": LazyCommand(
+        "workflow",
+        "show_command",
+        "Show the plan file PLAN (made by `ksm plan --out`): what would change, secrets redacted.",
+    ),
+    "validate": LazyCommand(
+        "inventory",
+        "validate",
+        "Check the inventory: types, references, addresses, VLANs, names, across authorities.",
+    ),
+    "verify": LazyCommand(
+        "hosts", "verify", "Prove hosts match the inventory (pytest-testinfra checks generated from it)."
+    ),
+}
+
+#: ``ksm render ansible|network``: one group, its subcommands from two modules.
+RENDER_COMMANDS = {
+    "ansible": LazyCommand(
+        "hosts", "render_ansible", "Write a static hosts.yml with host_vars (production addresses) to OUT."
+    ),
+    "network": LazyCommand(
+        "network",
+        "render_network",
+        "Write each device's intended config to OUT/<authority>/<device>.conf (secrets as ********).",
+    ),
+}
+
+
 @click.group(
-    epilog=EPILOG, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100}
+    cls=LazyGroup,
+    lazy_commands=COMMANDS,
+    epilog=EPILOG,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
 )
 @click.version_option(__version__, prog_name="ksm")
 @click.option(
     "--inventory",
     "inventory_dir",
     envvar="KSM_INVENTORY",
-    default="inventories",
+    default=common.DEFAULT_INVENTORY_DIR,
     show_default=True,
     type=click.Path(file_okay=False, path_type=str),
     help="Directory with ksm.yml and one <authority>.yml per authority.",
@@ -53,28 +192,9 @@ def ksm(ctx: click.Context, inventory_dir: str) -> None:
     ctx.obj = common.CliContext(inventory_dir=inventory_dir)
 
 
-def _register() -> None:
-    # One module per command family; each exposes `register(group)`.
-    from ksm_provision.commands import inventory as inventory_commands
-
-    inventory_commands.register(ksm)
-    # --- commands registered by other modules (keep one line each) ---
-    for name in ("onboard", "lab", "hosts", "change", "network", "workflow", "report", "hostkeys"):
-        module = _optional_module(name)
-        if module is not None:
-            module.register(ksm)
-
-
-def _optional_module(name: str) -> ModuleType | None:
-    try:
-        return importlib.import_module(f"ksm_provision.commands.{name}")
-    except ModuleNotFoundError as exc:
-        if exc.name == f"ksm_provision.commands.{name}":
-            return None
-        raise
-
-
-_register()
+@ksm.group("render", cls=LazyGroup, lazy_commands=RENDER_COMMANDS)
+def render() -> None:
+    """Write generated artefacts for inspection."""
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -112,4 +232,6 @@ def main(argv: list[str] | None = None) -> None:
 
 def _error(message: str) -> None:
     """An error message on stderr; the values it quotes (names, paths) may hold control characters."""
+    from ksm_provision.terminal import visible
+
     click.echo(visible(message), err=True)

@@ -11,19 +11,18 @@ from pathlib import Path
 
 import click
 
-from ksm_provision.commands.common import CliContext, all_option, authority_option, echo, pass_context
+from ksm_provision.commands.common import (
+    CliContext,
+    all_option,
+    authority_option,
+    echo,
+    pass_context,
+    target_option,
+)
 from ksm_provision.errors import EXIT_FAILURE, relative_path
 from ksm_provision.hostkeys import KnownHosts, Node, compare, known_hosts_file, scan
 from ksm_provision.inventory.inventory import Inventory
 from ksm_provision.targets import Target
-
-target_option = click.option(
-    "--target",
-    type=click.Choice([t.value for t in Target]),
-    default=Target.PRODUCTION.value,
-    show_default=True,
-    help="lab: the lab twin's stand-ins and the lab's own known_hosts.",
-)
 
 
 def production_nodes(inventory: Inventory) -> list[tuple[Node, Path]]:
@@ -38,18 +37,14 @@ def production_nodes(inventory: Inventory) -> list[tuple[Node, Path]]:
 
 def lab_nodes(inventory: Inventory) -> list[tuple[Node, Path]]:
     """The lab stand-ins of the hosts and devices in scope, with the lab's known_hosts."""
-    from ksm_provision.lab.manager import Lab
-    from ksm_provision.network.session import lab_endpoint
-    from ksm_provision.playbook.scope import lab_connections
+    from ksm_provision.lab.targets import LabTargets
 
-    lab = Lab()
-    known_hosts = lab.config.known_hosts_file
+    lab = LabTargets()
+    known_hosts = lab.lab.config.known_hosts_file
     authority_of = {h.hostname: h.authority for h in inventory.hosts}
-    nodes = [
-        Node(name, authority_of[name], c.address, c.port) for name, c in lab_connections(inventory).items()
-    ]
+    nodes = [Node(name, authority_of[name], c.address, c.port) for name, c in lab.hosts(inventory).items()]
     for device in inventory.devices:
-        endpoint = lab_endpoint(device, lab)
+        endpoint = lab.stand_in(device)
         nodes.append(Node(device.hostname, device.authority, endpoint.address, endpoint.port))
     return [(node, known_hosts) for node in nodes]
 
@@ -113,7 +108,3 @@ def verify_command(ctx: CliContext, authorities: tuple[str, ...], all_authoritie
     echo(f"{matching}/{len(nodes)} host(s) present the keys in the known_hosts")
     if mismatches or result.failed:
         raise click.exceptions.Exit(EXIT_FAILURE)
-
-
-def register(group: click.Group) -> None:
-    group.add_command(hostkeys_group)

@@ -18,19 +18,16 @@ from ksm_provision.commands.common import (
     print_json,
     target_option,
 )
+from ksm_provision.commands.common import limit_option as limit_option  # change.py imports it from here
 from ksm_provision.errors import EXIT_FAILURE, UsageError
 from ksm_provision.playbook.pipeline import verify_hosts
 from ksm_provision.playbook.scope import host_scope
 from ksm_provision.render.ansible_inventory import write_ansible_inventory
+from ksm_provision.target_resolution import resolver_for
 from ksm_provision.targets import Target
 from ksm_provision.verify.runner import VerifyResult
 from ksm_provision.workflow.records import VerifyRecord, save_status, utc_now
 
-limit_option = click.option(
-    "--limit",
-    metavar="PATTERN",
-    help="Only hosts and devices whose names match these shell patterns (comma-separated).",
-)
 forks_option = click.option(
     "--forks", type=click.IntRange(1, 64), default=8, show_default=True, help="Hosts worked on in parallel."
 )
@@ -55,12 +52,7 @@ def parse_vault_files(values: tuple[str, ...]) -> dict[str, Path]:
     return parsed
 
 
-@click.group("render")
-def render_group() -> None:
-    """Write generated artefacts for inspection."""
-
-
-@render_group.command("ansible")
+@click.command("ansible")
 @authority_option
 @click.option(
     "--out", type=click.Path(file_okay=False, path_type=Path), required=True, help="Output directory."
@@ -96,7 +88,7 @@ def verify(
 ) -> None:
     """Prove hosts match the inventory (pytest-testinfra checks generated from it)."""
     inventory = ctx.scoped(authorities, all_authorities, required=True)
-    scope = host_scope(inventory, Target(target), limit)
+    scope = host_scope(inventory, resolver_for(Target(target)), limit)
     status: AbstractContextManager[object] = (
         console(stderr=True).status("verifying hosts") if not as_json else nullcontext()
     )
@@ -141,8 +133,3 @@ def _record_verification(result: VerifyResult, authority_of: dict[str, str], tar
                 pass_rate=(len(checks) - failed) / len(checks),
             )
         )
-
-
-def register(group: click.Group) -> None:
-    group.add_command(render_group)
-    group.add_command(verify)

@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-from rich.table import Table
 
 from ksm_provision.commands.common import (
     CliContext,
     authority_option,
+    complete_node,
     console,
     echo,
     json_option,
@@ -17,8 +17,6 @@ from ksm_provision.commands.common import (
     print_json,
 )
 from ksm_provision.errors import EXIT_FAILURE, UsageError
-from ksm_provision.inventory.settings import effective_settings
-from ksm_provision.validate import validate_scope
 
 
 @click.command()
@@ -32,6 +30,8 @@ def validate(ctx: CliContext, authorities: tuple[str, ...], as_json: bool) -> No
     of the authority's file, every conflict with another authority, and one line for each other file
     with problems (a file that does not load hides its conflicts; any problem stops plan and apply).
     """
+    from ksm_provision.validate import validate_scope
+
     result = validate_scope(Path(ctx.inventory_dir), authorities)
     if result.inventory is None:
         if as_json:
@@ -99,6 +99,8 @@ def list_command(ctx: CliContext, authorities: tuple[str, ...], as_json: bool, k
     if as_json:
         print_json(rows)
         return
+    from rich.table import Table
+
     table = Table(
         "name", "authority", "site", "kind", "address", "role/profile", title=f"{len(rows)} entries"
     )
@@ -108,10 +110,12 @@ def list_command(ctx: CliContext, authorities: tuple[str, ...], as_json: bool, k
 
 
 @inventory_group.command("show")
-@click.argument("name")
+@click.argument("name", shell_complete=complete_node)
 @pass_context
 def show_command(ctx: CliContext, name: str) -> None:
     """Show one host or device with its effective settings (after precedence)."""
+    from ksm_provision.inventory.settings import effective_settings
+
     inventory = ctx.inventory
     if name in inventory.hosts_by_name:
         host = inventory.hosts_by_name[name]
@@ -140,8 +144,3 @@ def show_command(ctx: CliContext, name: str) -> None:
     else:
         raise UsageError(f"no host or device named '{name}'", "see `ksm inventory list` for the names")
     print_json(data)
-
-
-def register(group: click.Group) -> None:
-    group.add_command(validate)
-    group.add_command(inventory_group)

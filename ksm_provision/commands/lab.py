@@ -143,7 +143,3 @@ def down(lab_dir: Path | None, as_json: bool) -> None:
         print_json({"lab_dir": str(lab.config.lab_dir), "removed": list(removed)})
     else:
         echo(f"removed {len(removed)} lab nodes from {lab.config.lab_dir}")
-
-
-def register(group: click.Group) -> None:
-    group.add_command(lab_group)

@@ -16,6 +16,7 @@ from ksm_provision.commands.common import (
     authority_option,
     echo,
     json_option,
+    limit_option,
     pass_context,
     print_json,
     target_option,
@@ -25,13 +26,11 @@ from ksm_provision.commands.progress import task_progress
 from ksm_provision.errors import EXIT_FAILURE
 from ksm_provision.network.backup import backup_path
 from ksm_provision.network.intended import render_all
-from ksm_provision.network.pipeline import DEFAULT_WORKERS, backup_devices
+from ksm_provision.network.pipeline import DEFAULT_WORKERS, DeviceRunOptions, backup_devices
 from ksm_provision.network.session import Timeouts
+from ksm_provision.target_resolution import resolver_for
 from ksm_provision.targets import Target
 
-limit_option = click.option(
-    "--limit", metavar="PATTERN", help="Only devices matching these patterns (comma-separated)."
-)
 workers_option = click.option(
     "--workers",
     type=click.IntRange(1, 64),
@@ -104,13 +103,15 @@ def backup(
     with task_progress("backup", not as_json) as progress:
         run = backup_devices(
             inventory,
-            Target(target),
+            resolver_for(Target(target)),
             out,
-            limit=limit,
-            workers=workers,
-            timeouts=Timeouts(command=timeout),
-            progress=progress,
-            explicit_vaults=parse_vault_files(vault_files),
+            DeviceRunOptions(
+                limit=limit,
+                workers=workers,
+                timeouts=Timeouts(command=timeout),
+                progress=progress,
+                explicit_vaults=parse_vault_files(vault_files),
+            ),
         )
     if as_json:
         print_json(run)
@@ -120,12 +121,3 @@ def backup(
         echo(f"{len(run.devices) - len(run.failed_devices)}/{len(run.devices)} device(s) backed up to {out}")
     if run.failed_devices:
         raise click.exceptions.Exit(EXIT_FAILURE)
-
-
-def register(group: click.Group) -> None:
-    render = group.commands.get("render")
-    if not isinstance(render, click.Group):
-        render = click.Group("render", help="Write generated artefacts for inspection.")
-        group.add_command(render)
-    render.add_command(render_network)
-    group.add_command(network_group)

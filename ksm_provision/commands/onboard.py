@@ -7,7 +7,6 @@ from pathlib import Path
 import click
 
 from ksm_provision.commands.common import CliContext, pass_context
-from ksm_provision.commands.schema import schema_command
 from ksm_provision.errors import KsmError, Problem, relative_path
 from ksm_provision.inventory.inventory import PROVIDER_FILE, load_inventory
 from ksm_provision.onboard import check_request, plan_onboarding, vault_path, write_onboarding
@@ -55,8 +54,3 @@ def onboard(ctx: CliContext, authority_id: str, name: str, ags: str | None) -> N
         + f"  {'2' if ags else '3'}. add sites, networks, clients, servers and devices; run `ksm validate`\n"
         f"  {'3' if ags else '4'}. open a merge request with both files"
     )
-
-
-def register(group: click.Group) -> None:
-    group.add_command(onboard)
-    group.add_command(schema_command)

@@ -58,7 +58,3 @@ def report(
     if out is not None:
         written = write_html(model, out)
         echo(f"wrote {relative_path(written)}", err=as_json)
-
-
-def register(group: click.Group) -> None:
-    group.add_command(report)

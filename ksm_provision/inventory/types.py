@@ -96,14 +96,8 @@ def check_safe_tree(value: object) -> object:
     """
     if isinstance(value, str):
         check_safe_text(value, MAX_POLICY_TEXT)
-    elif isinstance(value, bool):
-        pass
-    elif isinstance(value, int):
-        if abs(value) > MAX_POLICY_INT:
-            raise ValueError(f"the number {value} is too large; at most {MAX_POLICY_INT} in either direction")
-    elif isinstance(value, float):
-        if not math.isfinite(value):
-            raise ValueError(f"{value} is not a finite number; JSON has no NaN or infinity, write a number")
+    elif isinstance(value, int | float):
+        _check_policy_number(value)
     elif isinstance(value, dict):
         for key, item in value.items():
             check_safe_tree(key)
@@ -112,6 +106,16 @@ def check_safe_tree(value: object) -> object:
         for item in value:
             check_safe_tree(item)
     return value
+
+
+def _check_policy_number(value: float) -> None:
+    """A number in a policy tree: finite and JSON-exact (booleans are numbers to Python, and fine)."""
+    if isinstance(value, bool):
+        return
+    if isinstance(value, int) and abs(value) > MAX_POLICY_INT:
+        raise ValueError(f"the number {value} is too large; at most {MAX_POLICY_INT} in either direction")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError(f"{value} is not a finite number; JSON has no NaN or infinity, write a number")
 
 
 def check_policy_value(value: str | bool | int) -> str | bool | int:

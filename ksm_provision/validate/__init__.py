@@ -44,10 +44,6 @@ class ScopedValidation:
     problems: list[Problem]
     inventory: Inventory | None
 
-    @property
-    def valid(self) -> bool:
-        return not self.problems
-
 
 def validate_scope(root: Path, scope: Sequence[str] = ()) -> ScopedValidation:
     """Load and check the whole inventory, and report what concerns the authorities in *scope*.

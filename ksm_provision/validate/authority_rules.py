@@ -185,23 +185,47 @@ def site_refs(view: AuthorityView) -> list[Problem]:
 
 def network_refs(view: AuthorityView) -> list[Problem]:
     """Hosts, device management, ports and DHCP servers name networks of this file (at the right site)."""
-    a = view.model
-    problems: list[Problem] = []
-
-    def unknown(label: str, loc: Loc, network: str) -> None:
-        problems.append(
-            view.problem(
-                loc,
-                f"{label}: unknown network '{network}'",
-                choices(network, view.networks, "networks of this file"),
-            )
+    problems = [
+        view.problem(
+            loc,
+            f"{label}: unknown network '{network}'",
+            choices(network, view.networks, "networks of this file"),
         )
+        for label, loc, network in _network_references(view)
+        if network not in view.networks
+    ]
+    return problems + _host_network_sites(view)
 
+
+def _network_references(view: AuthorityView) -> Iterator[tuple[str, Loc, str]]:
+    """Every place of the file that names a network: (what names it, where, which network)."""
+    a = view.model
+    for host in host_entries(view):
+        yield host.label, (*host.loc, "network"), host.network
+    for i, device in enumerate(a.network_devices):
+        base: Loc = ("network_devices", i)
+        yield (
+            f"device '{device.hostname}' management",
+            (*base, "management", "network"),
+            device.management.network,
+        )
+        for j, iface in enumerate(device.interfaces):
+            label = f"device '{device.hostname}' interface '{iface.name}'"
+            if iface.network is not None:
+                yield label, (*base, "interfaces", j, "network"), iface.network
+            for k, network in enumerate(iface.networks):
+                yield label, (*base, "interfaces", j, "networks", k), network
+    for i, server in enumerate(a.servers):
+        for k, network in enumerate(server.dhcp.serves if server.dhcp is not None else []):
+            yield f"server '{server.hostname}' dhcp", ("servers", i, "dhcp", "serves", k), network
+
+
+def _host_network_sites(view: AuthorityView) -> list[Problem]:
+    """A host's network belongs to the host's site."""
+    problems: list[Problem] = []
     for host in host_entries(view):
         net = view.networks.get(host.network)
-        if net is None:
-            unknown(host.label, (*host.loc, "network"), host.network)
-        elif net.model.site != host.site and host.site in view.sites:
+        if net is not None and net.model.site != host.site and host.site in view.sites:
             problems.append(
                 view.problem(
                     (*host.loc, "network"),
@@ -210,27 +234,6 @@ def network_refs(view: AuthorityView) -> list[Problem]:
                     f"use a network of site '{host.site}' or correct `site:`",
                 )
             )
-    for i, device in enumerate(a.network_devices):
-        base: Loc = ("network_devices", i)
-        if device.management.network not in view.networks:
-            unknown(
-                f"device '{device.hostname}' management",
-                (*base, "management", "network"),
-                device.management.network,
-            )
-        for j, iface in enumerate(device.interfaces):
-            label = f"device '{device.hostname}' interface '{iface.name}'"
-            if iface.network is not None and iface.network not in view.networks:
-                unknown(label, (*base, "interfaces", j, "network"), iface.network)
-            for k, network in enumerate(iface.networks):
-                if network not in view.networks:
-                    unknown(label, (*base, "interfaces", j, "networks", k), network)
-    for i, server in enumerate(a.servers):
-        if server.dhcp is None:
-            continue
-        for k, network in enumerate(server.dhcp.serves):
-            if network not in view.networks:
-                unknown(f"server '{server.hostname}' dhcp", ("servers", i, "dhcp", "serves", k), network)
     return problems
 
 

@@ -11,8 +11,8 @@ import pytest
 from click.testing import CliRunner
 
 from ksm_provision.commands.common import CliContext
-from ksm_provision.lab.commands import lab_group
-from ksm_provision.lab.testlab import throwaway_lab
+from ksm_provision.commands.lab import lab_group
+from tests.testlab import throwaway_lab
 
 pytestmark = [pytest.mark.lab, pytest.mark.slow, pytest.mark.integration]
 
