@@ -32,10 +32,12 @@ deb-packages: ## apt-get update + install the Debian packages the lab twin needs
 
 venv: $(VENV)/.installed
 
-$(VENV)/.installed: pyproject.toml
+# the toolkit, then the lab's switch simulator (test infrastructure, its own package: tools/switchsim)
+$(VENV)/.installed: pyproject.toml setup.py tools/switchsim/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e '.[dev]'
+	$(BIN)/pip install -q -e tools/switchsim
 	touch $@
 
 test: install ## The whole suite: unit, integration and lab tests (as CI runs it)
@@ -48,9 +50,9 @@ test-fast: install ## Only the fast tier (no lab, no slow tests)
 	$(BIN)/pytest -m "not slow" -p no:cacheprovider
 
 lint: venv ## ruff + mypy + ansible-lint (production profile) + yamllint
-	$(BIN)/ruff check ksm_provision tests benchmarks
-	$(BIN)/ruff format --check ksm_provision
-	$(BIN)/mypy
+	$(BIN)/ruff check ksm_provision tools/switchsim tests benchmarks setup.py
+	$(BIN)/ruff format --check ksm_provision tools/switchsim setup.py
+	$(BIN)/mypy  # ksm_provision and tools/switchsim/ksm_switchsim (pyproject.toml [tool.mypy] files)
 	$(BIN)/yamllint -s .
 	$(BIN)/ansible-lint --profile production roles playbooks
 
@@ -64,4 +66,4 @@ demo-down: venv ## Tear the demo's lab twin down
 	$(BIN)/ksm lab down
 
 clean: ## Remove the venv and build output (not the lab's rootfs cache)
-	rm -rf $(VENV) build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache out
+	rm -rf $(VENV) build dist *.egg-info tools/switchsim/*.egg-info tools/switchsim/build .pytest_cache .mypy_cache .ruff_cache out

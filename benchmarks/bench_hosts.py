@@ -15,12 +15,12 @@ from pathlib import Path
 
 from ksm_provision.inventory.inventory import load_inventory
 from ksm_provision.lab.planner import plan_lab
-from ksm_provision.lab.testlab import throwaway_lab
+from ksm_provision.lab.targets import LabTargets
 from ksm_provision.playbook.pipeline import run_hosts
 from ksm_provision.playbook.results import RunMode
 from ksm_provision.playbook.runner import RunSettings
 from ksm_provision.playbook.scope import host_scope
-from ksm_provision.targets import Target
+from tests.testlab import throwaway_lab
 
 REPO = Path(__file__).resolve().parents[1]
 SETTINGS = {
@@ -41,7 +41,7 @@ def measure(name: str, settings: RunSettings, hosts_per_authority: int) -> dict[
             port=lab.config.ssh_port,
         )
         lab.up(plan.specs)
-        scope = host_scope(inventory, Target.LAB)
+        scope = host_scope(inventory, LabTargets(lab))
         figures: dict[str, float] = {"hosts": len(scope.hosts)}
         for label in ("first apply", "second apply"):
             started = time.perf_counter()

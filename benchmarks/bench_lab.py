@@ -15,7 +15,7 @@ from pathlib import Path
 
 from ksm_provision.inventory.inventory import load_inventory
 from ksm_provision.lab.planner import plan_lab
-from ksm_provision.lab.testlab import throwaway_lab
+from tests.testlab import throwaway_lab
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -30,7 +30,7 @@ from ksm_provision.inventory.models import NetworkDevice, Platform
 from ksm_provision.network.intended import render_device
 from ksm_provision.network.platforms import platform_info
 from ksm_provision.network.remediation import parse, remediate
-from ksm_provision.network.secrets import NetworkSecrets
+from ksm_provision.vault import NetworkSecrets
 
 REPO = Path(__file__).resolve().parents[1]
 LAB_DIR = Path("/var/tmp/ksm-net-bench-lab")
@@ -136,18 +136,20 @@ def lab_specs(inventory: Inventory) -> list[object]:
 
 
 def hand_edit(device: Device, lab: object) -> None:
-    from ksm_provision.network.session import DeviceSession, lab_endpoint
+    from ksm_provision.lab.targets import LabTargets
+    from ksm_provision.network.session import DeviceSession, Endpoint
 
     first = device.model.interfaces[0].name
-    with DeviceSession(lab_endpoint(device, lab)) as session:  # type: ignore[arg-type]
+    endpoint = Endpoint.of(device, LabTargets(lab).stand_in(device))  # type: ignore[arg-type]
+    with DeviceSession(endpoint) as session:
         session.send_config([f"interface {first}", "description von Hand", "exit"])
 
 
 def bench_lab(inventory: Inventory, count: int, workers: int) -> None:
     from ksm_provision.lab.config import LabConfig
     from ksm_provision.lab.manager import Lab
-    from ksm_provision.network.pipeline import apply_devices, plan_devices
-    from ksm_provision.targets import Target
+    from ksm_provision.lab.targets import LabTargets
+    from ksm_provision.network.pipeline import DeviceRunOptions, apply_devices, plan_devices
 
     os.environ["KSM_LAB_ONLY"] = "1"
     os.environ.setdefault("KSM_VAULT_PASSWORDS_DIR", str(REPO / "inventories" / "vault" / "sample-passwords"))
@@ -161,7 +163,9 @@ def bench_lab(inventory: Inventory, count: int, workers: int) -> None:
     try:
         t_up, _ = timed(lambda: lab.up(lab_specs(bench)))  # type: ignore[arg-type]
         print(f"  lab up: {t_up:.1f} s")
-        t_first, first = timed(lambda: apply_devices(bench, Target.LAB, lab=lab, workers=workers))
+        t_first, first = timed(
+            lambda: apply_devices(bench, LabTargets(lab), DeviceRunOptions(workers=workers))
+        )
         print(
             f"  first apply (from factory config), pool: {t_first:.1f} s, "
             f"{first.commands_sent} commands, {len(first.changed_devices)} changed, "
@@ -170,8 +174,8 @@ def bench_lab(inventory: Inventory, count: int, workers: int) -> None:
         for device in first.devices:
             if device.status not in ("changed", "unchanged"):
                 print(f"    {device.hostname}: {device.status}: {'; '.join(device.messages)[:300]}")
-        t_plan1, _ = timed(lambda: plan_devices(bench, Target.LAB, lab=lab, workers=1))
-        t_plan, plan = timed(lambda: plan_devices(bench, Target.LAB, lab=lab, workers=workers))
+        t_plan1, _ = timed(lambda: plan_devices(bench, LabTargets(lab), DeviceRunOptions(workers=1)))
+        t_plan, plan = timed(lambda: plan_devices(bench, LabTargets(lab), DeviceRunOptions(workers=workers)))
         print(
             f"  plan (in sync):   one at a time {t_plan1:6.1f} s, pool {t_plan:6.1f} s -> "
             f"{t_plan1 / t_plan:.1f}x ({len(plan.changed_devices)} with changes)"
@@ -180,14 +184,16 @@ def bench_lab(inventory: Inventory, count: int, workers: int) -> None:
         for label, pool in (("one at a time", 1), ("pool", workers)):
             for device in bench.devices:
                 hand_edit(device, lab)
-            results[label] = timed(lambda pool=pool: apply_devices(bench, Target.LAB, lab=lab, workers=pool))
+            results[label] = timed(
+                lambda pool=pool: apply_devices(bench, LabTargets(lab), DeviceRunOptions(workers=pool))
+            )
         serial, parallel = results["one at a time"], results["pool"]
         assert len(serial[1].changed_devices) == len(parallel[1].changed_devices) == count
         print(
             f"  apply (1 edit):   one at a time {serial[0]:6.1f} s, pool {parallel[0]:6.1f} s -> "
             f"{serial[0] / parallel[0]:.1f}x"
         )
-        t_idem, idem = timed(lambda: apply_devices(bench, Target.LAB, lab=lab, workers=workers))
+        t_idem, idem = timed(lambda: apply_devices(bench, LabTargets(lab), DeviceRunOptions(workers=workers)))
         print(f"  second apply (nothing to do), pool: {t_idem:.1f} s, {idem.commands_sent} commands sent")
     finally:
         lab.down()

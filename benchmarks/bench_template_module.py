@@ -21,7 +21,7 @@ import yaml
 
 from ksm_provision.inventory.inventory import load_inventory
 from ksm_provision.network.intended import render_device
-from ksm_provision.network.secrets import NetworkSecrets
+from ksm_provision.vault import NetworkSecrets
 
 REPO = Path(__file__).resolve().parents[1]
 HOSTS = 20

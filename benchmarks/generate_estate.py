@@ -150,7 +150,18 @@ def authority_file(k: int, count: int) -> str:
                 f"    first_address: {first}",
                 "    profile: verwaltung",
             ]
-    out.append("servers:")
+    out += servers(aid, b)
+    out.append("network_devices:")
+    for s in range(SITES):
+        out += router(aid, b, s) + core_switch(aid, b, s)
+        out += [line for a in range(DEVICES_PER_SITE - 2) for line in access_switch(aid, b, s, a)]
+    services = consumed(k, count)
+    out.append(f"consumes: [{', '.join(services)}]")
+    return "\n".join(out) + "\n"
+
+
+def servers(aid: str, b: int) -> list[str]:
+    out = ["servers:"]
     for s in range(SITES):
         o = s * 16
         for n in range(5):
@@ -166,13 +177,7 @@ def authority_file(k: int, count: int) -> str:
             ]
             if role == "dhcp":
                 out.append(f"    dhcp: {{serves: [s{s}-clients]}}")
-    out.append("network_devices:")
-    for s in range(SITES):
-        out += router(aid, b, s) + core_switch(aid, b, s)
-        out += [line for a in range(DEVICES_PER_SITE - 2) for line in access_switch(aid, b, s, a)]
-    services = consumed(k, count)
-    out.append(f"consumes: [{', '.join(services)}]")
-    return "\n".join(out) + "\n"
+    return out
 
 
 def router(aid: str, b: int, s: int) -> list[str]:

@@ -129,7 +129,7 @@ def test_hand_edit_shows_in_plan_and_apply_repairs_it(
 def test_no_secret_reaches_any_output(
     lab_twin: LabTwin, schwerin_applied: dict[str, Any], tmp_path: Path
 ) -> None:
-    from ksm_provision.playbook.vault import secret_values, vault_access
+    from ksm_provision.vault import secret_values, vault_access
 
     secrets = secret_values(vault_access(lab_twin.inventory.select(["schwerin"])))  # type: ignore[attr-defined]
     assert "Els-DB-Secret-60c3f2" in secrets

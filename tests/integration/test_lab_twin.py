@@ -1,6 +1,6 @@
 """The lab twin against the real parts: overlay hosts over SSH, FRR routers over Netmiko.
 
-The suite builds throw-away labs (``ksm_provision.lab.testlab``: a claimed instance other than 0,
+The suite builds throw-away labs (``tests.testlab``: a claimed instance other than 0,
 its own addresses and names, state under /var/tmp/ksm-lab-tests), so it never touches an engineer's
 running lab or another test run's. The debootstrap cache is shared.
 """
@@ -28,7 +28,7 @@ from ksm_provision.lab.addresses import node_address
 from ksm_provision.lab.config import LabConfig
 from ksm_provision.lab.manager import Lab, NodeLogin
 from ksm_provision.lab.state import LabNodeSpec, NodeKind
-from ksm_provision.lab.testlab import throwaway_lab
+from tests.testlab import throwaway_lab
 
 pytestmark = [pytest.mark.lab, pytest.mark.slow, pytest.mark.integration]
 

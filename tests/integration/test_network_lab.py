@@ -18,16 +18,21 @@ import pytest
 from ksm_provision.inventory.inventory import Inventory
 from ksm_provision.lab.manager import Lab
 from ksm_provision.lab.switches import state_dir
-from ksm_provision.lab.switchsim import Faults, clear_faults, set_faults
-from ksm_provision.network.pipeline import apply_devices, backup_devices, device_scope, plan_devices
+from ksm_provision.lab.targets import LabTargets
+from ksm_provision.network.pipeline import (
+    DeviceRunOptions,
+    apply_devices,
+    backup_devices,
+    device_scope,
+    plan_devices,
+)
 from ksm_provision.network.platforms import platform_info
 from ksm_provision.network.push import DeviceJob, apply_device
 from ksm_provision.network.remediation import parse, remediate
 from ksm_provision.network.results import ApplyStatus, NetworkApply, PlanStatus
-from ksm_provision.network.secrets import read_vault
-from ksm_provision.network.session import DeviceSession, Timeouts, lab_endpoint
-from ksm_provision.playbook.vault import vault_access
-from ksm_provision.targets import Target
+from ksm_provision.network.session import DeviceSession, Endpoint, Timeouts
+from ksm_provision.vault import read_vault, vault_access
+from ksm_switchsim import Faults, clear_faults, set_faults
 from tests.integration.lab_helpers import ksm
 
 pytestmark = [pytest.mark.lab, pytest.mark.slow, pytest.mark.integration]
@@ -47,13 +52,17 @@ class Net:
     def device(self, hostname: str) -> Any:
         return self.inventory.devices_by_name[hostname]
 
+    def endpoint(self, hostname: str) -> Endpoint:
+        device = self.device(hostname)
+        return Endpoint.of(device, LabTargets(self.lab).stand_in(device))
+
     def running(self, hostname: str) -> str:
-        with DeviceSession(lab_endpoint(self.device(hostname), self.lab), FAST) as session:
+        with DeviceSession(self.endpoint(hostname), FAST) as session:
             return session.running_config()
 
     def configure(self, hostname: str, commands: list[str]) -> None:
         """A hand edit on the device, as an engineer at the console would make it."""
-        with DeviceSession(lab_endpoint(self.device(hostname), self.lab), FAST) as session:
+        with DeviceSession(self.endpoint(hostname), FAST) as session:
             session.send_config(commands)
 
     def switch_state(self, hostname: str) -> Path:
@@ -64,11 +73,13 @@ class Net:
 
     def apply(self, inventory: Inventory | None = None, limit: str | None = None) -> NetworkApply:
         return apply_devices(
-            inventory or self.inventory, Target.LAB, lab=self.lab, limit=limit, timeouts=FAST
+            inventory or self.inventory, LabTargets(self.lab), DeviceRunOptions(limit=limit, timeouts=FAST)
         )
 
     def in_sync(self, hostname: str) -> bool:
-        plan = plan_devices(self.inventory, Target.LAB, lab=self.lab, limit=hostname, timeouts=FAST)
+        plan = plan_devices(
+            self.inventory, LabTargets(self.lab), DeviceRunOptions(limit=hostname, timeouts=FAST)
+        )
         return plan.devices[0].status is PlanStatus.IN_SYNC
 
 
@@ -76,7 +87,7 @@ class Net:
 def net(lab_twin: Any) -> Iterator[Net]:
     inventory: Inventory = lab_twin.inventory
     lab: Lab = lab_twin.lab
-    first = apply_devices(inventory, Target.LAB, lab=lab, timeouts=Timeouts(command=30))
+    first = apply_devices(inventory, LabTargets(lab), DeviceRunOptions(timeouts=Timeouts(command=30)))
     net = Net(inventory, lab, lab_twin.env, first)
     yield net
     clear_faults(net.switch_state(SWITCH))
@@ -101,14 +112,14 @@ def test_apply_configures_both_authorities_and_the_second_apply_sends_nothing(ne
     second = net.apply()
     assert [d.status for d in second.devices] == [ApplyStatus.UNCHANGED] * len(second.devices)
     assert second.commands_sent == 0
-    plan = plan_devices(net.inventory, Target.LAB, lab=net.lab, timeouts=FAST)
+    plan = plan_devices(net.inventory, LabTargets(net.lab), DeviceRunOptions(timeouts=FAST))
     assert plan.changed_devices == [] and plan.failed_devices == []
 
 
 def test_the_pushed_configs_read_back_as_rendered(net: Net) -> None:
     """What the templates produce is what the devices show (order and form), apart from lines the
     device adds itself (version, unused ports at their default)."""
-    scope = device_scope(net.inventory, Target.LAB, lab=net.lab, limit=f"{ROUTER},{SWITCH}")
+    scope = device_scope(net.inventory, LabTargets(net.lab), limit=f"{ROUTER},{SWITCH}")
     for job in scope.jobs:
         running = net.running(job.hostname)
         rendered = [line for line in job.intended.splitlines() if line.strip() not in ("!", "")]
@@ -151,7 +162,7 @@ def test_rejected_command_rolls_back_to_the_backup(net: Net) -> None:
 def test_frr_router_rejecting_a_command_is_rolled_back_by_remediation(net: Net) -> None:
     net.configure(ROUTER, ["interface vlan111", "description von Hand", "exit"])
     before = net.running(ROUTER)
-    job: DeviceJob = device_scope(net.inventory, Target.LAB, lab=net.lab, limit=ROUTER).jobs[0]
+    job: DeviceJob = device_scope(net.inventory, LabTargets(net.lab), limit=ROUTER).jobs[0]
     # An intended config the real FRR refuses half-way: the first change lands, the second fails.
     broken = job.intended.replace(
         " ip ospf network point-to-point\n", " ip ospf network point-to-point\n ip ospf no-such-thing 7\n", 1
@@ -180,8 +191,12 @@ def test_authority_scoped_apply_touches_no_device_of_the_other_authority(net: Ne
 
 
 def test_backup_is_stable_and_holds_no_secret(net: Net, tmp_path: Path) -> None:
-    first = backup_devices(net.inventory, Target.LAB, tmp_path / "a", lab=net.lab, timeouts=FAST)
-    second = backup_devices(net.inventory, Target.LAB, tmp_path / "b", lab=net.lab, timeouts=FAST)
+    first = backup_devices(
+        net.inventory, LabTargets(net.lab), tmp_path / "a", DeviceRunOptions(timeouts=FAST)
+    )
+    second = backup_devices(
+        net.inventory, LabTargets(net.lab), tmp_path / "b", DeviceRunOptions(timeouts=FAST)
+    )
     assert not first.failed_devices and not second.failed_devices
     secrets = [
         str(v)

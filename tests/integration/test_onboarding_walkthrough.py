@@ -61,7 +61,7 @@ BAUHOF_NETWORK = """  - {id: bauhof-clients, site: bauhof, vlan: 311, name: BAUH
 
 @pytest.fixture(scope="module")
 def commune(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
-    from ksm_provision.lab.testlab import throwaway_lab
+    from tests.testlab import throwaway_lab
 
     base = tmp_path_factory.mktemp("onboarding")
     inventory = base / "inventories"

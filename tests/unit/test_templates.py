@@ -15,7 +15,7 @@ from ksm_provision.inventory.inventory import Inventory, load_inventory
 from ksm_provision.network import filters
 from ksm_provision.network.intended import RenderError, render_all, render_device
 from ksm_provision.network.jinja_env import FILTERS, environment
-from ksm_provision.network.secrets import MASK, NetworkSecrets
+from ksm_provision.vault import MASK, NetworkSecrets
 
 REPO = Path(__file__).resolve().parents[2]
 
