@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+from click.core import ParameterSource
 
 from ksm_provision.commands.common import (
     CliContext,
@@ -25,6 +26,7 @@ from ksm_provision.commands.common import (
     limit_option,
     pass_context,
     print_json,
+    target_option,
 )
 from ksm_provision.commands.hosts import forks_option, parse_vault_files, vault_option
 from ksm_provision.commands.output import print_change_run
@@ -50,12 +52,6 @@ ONLY = {"all": Only.BOTH, "hosts": Only.HOSTS, "devices": Only.DEVICES}
 #: What the progress line calls each kind of run.
 PROGRESS_TITLE = {ChangeMode.PLAN: "plan", ChangeMode.APPLY: "apply", ChangeMode.DRIFT: "drift check"}
 
-target_choice = click.option(
-    "--target",
-    type=click.Choice([t.value for t in Target]),
-    default=None,
-    help="lab: the lab twin's 127.x stand-ins; production (default; for apply PLAN: the plan's target).",
-)
 workers_option = click.option(
     "--workers", type=click.IntRange(1, 64), default=8, show_default=True, help="Network devices in parallel."
 )
@@ -126,10 +122,12 @@ def shared_options(command: Callable[..., None]) -> Callable[..., None]:
     @functools.wraps(command)
     def with_options(*args: Any, **kwargs: Any) -> None:
         values = {name: kwargs.pop(name) for name in SharedOptions.__dataclass_fields__}
+        if click.get_current_context().get_parameter_source("target") is ParameterSource.DEFAULT:
+            values["target"] = None  # not given: production, or for `apply PLAN` the plan's own target
         command(*args, options=SharedOptions(**values), **kwargs)
 
     decorated: Callable[..., None] = with_options
-    shared = [authority_option, all_option, target_choice, limit_option, forks_option, workers_option,
+    shared = [authority_option, all_option, target_option, limit_option, forks_option, workers_option,
               vault_option, only_option, json_option]  # fmt: skip
     for option in reversed(shared):
         decorated = option(decorated)

@@ -126,7 +126,7 @@ def all_commands() -> list[tuple[str, click.Command]]:
 
 #: Commands with their own --target still: commands/change.py lets `apply PLAN` take the plan's
 #: target when --target is not given (default None). Remove an entry once it uses common.target_option.
-OWN_TARGET = {"ksm plan", "ksm apply", "ksm drift", "ksm network plan", "ksm network apply"}
+OWN_TARGET: set[str] = set()  # every command shares commands/common.py's --target
 
 
 @pytest.mark.parametrize("option", ["--target", "--authority", "--all", "--json", "--limit"])
