@@ -116,9 +116,9 @@ def device_scope(
     }
     # a device missing from its known_hosts stops the run before any session (production checks keys)
     require_host_keys(
-        (Node(e.hostname, e.authority, e.address, e.port), e.known_hosts)
+        (Node(e.hostname, e.authority, e.reach.address, e.reach.port), e.reach.known_hosts)
         for e in endpoints.values()
-        if e.strict_host_keys and e.known_hosts is not None
+        if e.reach.check_host_key and e.reach.known_hosts is not None
     )
     jobs = tuple(
         DeviceJob(d, render_device(inventory, d, secrets[d.authority]), endpoints[d.hostname], redact)

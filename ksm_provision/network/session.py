@@ -13,8 +13,7 @@ import contextlib
 import logging
 import re
 import time
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
 
@@ -50,35 +49,17 @@ class Timeouts:
 
 @dataclass(frozen=True)
 class Endpoint:
-    """Where and as whom to open a device session. Holds secrets; its repr hides them."""
+    """A device's session endpoint: the device, its platform, and how its target reaches it."""
 
     hostname: str
     authority: str
     info: PlatformInfo
-    address: str
-    port: int
-    username: str
-    password: str = field(repr=False)
-    enable_secret: str = field(repr=False, default="")
-    #: Check the device's host key against known_hosts (production); the lab's stand-ins are not.
-    strict_host_keys: bool = True
-    known_hosts: Path | None = None
+    reach: DeviceEndpoint
 
     @classmethod
     def of(cls, device: Device, reach: DeviceEndpoint) -> Endpoint:
         """The session endpoint of *device*, reached as its target resolved it (*reach*)."""
-        return cls(
-            hostname=device.hostname,
-            authority=device.authority,
-            info=platform_info(device.model.platform),
-            address=reach.address,
-            port=reach.port,
-            username=reach.username,
-            password=reach.password,
-            enable_secret=reach.enable_secret,
-            strict_host_keys=reach.check_host_key,
-            known_hosts=reach.known_hosts,
-        )
+        return cls(device.hostname, device.authority, platform_info(device.model.platform), reach)
 
 
 def clean_running(text: str) -> str:
@@ -102,7 +83,8 @@ class DeviceSession:
     def __init__(self, endpoint: Endpoint, timeouts: Timeouts | None = None) -> None:
         self.endpoint = endpoint
         self.timeouts = timeouts or Timeouts()
-        check_address(endpoint.address, f"SSH session to device {endpoint.hostname}")
+        reach = endpoint.reach
+        check_address(reach.address, f"SSH session to device {endpoint.hostname}")
         from netmiko import ConnectHandler
 
         # A dropped session is reported in the device's result; paramiko's own log line is noise.
@@ -110,22 +92,23 @@ class DeviceSession:
 
         params: dict[str, Any] = {
             "device_type": endpoint.info.netmiko_device_type,
-            "host": endpoint.address,
-            "port": endpoint.port,
-            "username": endpoint.username,
-            "password": endpoint.password,
-            "secret": endpoint.enable_secret,
+            "host": reach.address,
+            "port": reach.port,
+            "username": reach.username,
+            "password": reach.password,
+            "secret": reach.enable_secret,
             "conn_timeout": self.timeouts.connect,
             "auth_timeout": self.timeouts.connect,
             "banner_timeout": self.timeouts.connect,
             "read_timeout_override": self.timeouts.command,
-            "ssh_strict": endpoint.strict_host_keys,
-            "system_host_keys": endpoint.strict_host_keys,
+            "ssh_strict": reach.check_host_key,
+            # with a managed known_hosts only its keys count, not the engineer's own ~/.ssh ones
+            "system_host_keys": reach.check_host_key and reach.known_hosts is None,
             "allow_agent": False,
             "use_keys": False,
         }
-        if endpoint.known_hosts is not None:
-            params.update(alt_host_keys=True, alt_key_file=str(endpoint.known_hosts))
+        if reach.known_hosts is not None:
+            params.update(alt_host_keys=True, alt_key_file=str(reach.known_hosts))
         started = time.monotonic()
         try:
             self._conn = ConnectHandler(**params)
@@ -133,7 +116,7 @@ class DeviceSession:
                 self._conn.enable()
         except Exception as exc:
             raise ConnectionFailedError(
-                f"cannot open a session to {endpoint.hostname} ({endpoint.address}:{endpoint.port}): "
+                f"cannot open a session to {endpoint.hostname} ({reach.address}:{reach.port}): "
                 f"{type(exc).__name__}: {_first_line(exc)}",
                 "check that the device is reachable and the credentials in the vault are right",
             ) from None
