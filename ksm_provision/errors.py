@@ -90,3 +90,14 @@ def relative_path(path: Path | str) -> str:
         return str(p.resolve().relative_to(Path.cwd().resolve()))
     except (ValueError, OSError, RuntimeError):  # elsewhere, or a symlink loop (RuntimeError on 3.11)
         return str(p)
+
+
+def with_article(word: str) -> str:
+    """*word* with its indefinite article, for messages.
+
+    >>> with_article("access_switch"), with_article("router"), with_article("FRR router")
+    ('an access_switch', 'a router', 'an FRR router')
+    """
+    first = word[:1]
+    vowel = first.lower() in "aeiou" or (first in "FHLMNRSX" and word[1:2].isupper())
+    return f"{'an' if vowel and first else 'a'} {word}"

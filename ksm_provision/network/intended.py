@@ -16,7 +16,7 @@ from pathlib import Path
 
 import jinja2
 
-from ksm_provision.errors import KsmError
+from ksm_provision.errors import KsmError, with_article
 from ksm_provision.inventory.hosts import Device
 from ksm_provision.inventory.inventory import Inventory
 from ksm_provision.inventory.models import (
@@ -31,6 +31,7 @@ from ksm_provision.inventory.models import (
     Site,
 )
 from ksm_provision.inventory.settings import merge_settings
+from ksm_provision.network.capabilities import RoleSupport, modes_text, roles_of, support
 from ksm_provision.network.filters import TemplateValueError
 from ksm_provision.network.jinja_env import environment, template_name
 from ksm_provision.vault import NetworkSecrets
@@ -180,7 +181,37 @@ class _Context:
         nets = sorted((self.networks[n] for n in wanted), key=lambda n: n.vlan)
         return [VlanView(n.vlan, n.name, n) for n in nets]
 
+    def supported(self) -> RoleSupport:
+        """What the device's template can configure (:mod:`capabilities`); validate reports it first."""
+        model = self.device.model
+        found = support(model.platform, model.role)
+        if found is None:
+            raise self.fail(
+                f"no template for platform '{model.platform}' and role '{model.role}'",
+                f"platform '{model.platform}' supports the roles: {', '.join(roles_of(model.platform))}",
+                ("role",),
+            )
+        return found
+
+    def check_mode(self, index: int, iface: Interface) -> None:
+        modes = self.supported().modes
+        if iface.mode not in modes:
+            raise self.fail(
+                f"interface {iface.name} is {iface.mode}, which {with_article(str(self.device.model.role))} "
+                f"on {self.device.model.platform} does not support",
+                f"its interfaces are {modes_text(modes)}",
+                ("interfaces", index, "mode"),
+            )
+        if iface.ospf and not self.supported().routing:
+            raise self.fail(
+                f"interface {iface.name} has `ospf: true`, which {with_article(str(self.device.model.role))} "
+                "does not configure",
+                "remove `ospf: true`; OSPF runs on a router's routed interfaces",
+                ("interfaces", index, "ospf"),
+            )
+
     def port(self, index: int, iface: Interface) -> PortView:
+        self.check_mode(index, iface)
         access_vlan = None
         trunk: tuple[int, ...] = ()
         if iface.mode is InterfaceMode.ACCESS and iface.network:
@@ -188,12 +219,6 @@ class _Context:
         elif iface.mode is InterfaceMode.TRUNK:
             trunk = tuple(
                 sorted({self.network(n, ("interfaces", index, "networks")).vlan for n in iface.networks})
-            )
-        elif iface.mode is InterfaceMode.ROUTED:
-            raise self.fail(
-                f"interface {iface.name} is routed, which a {self.device.model.role} does not support",
-                "switch ports are `mode: access` or `mode: trunk`",
-                ("interfaces", index, "mode"),
             )
         return PortView(
             iface.name,
@@ -215,9 +240,10 @@ class _Context:
         lan_subnets = {n.subnet for n in self.authority.networks}
         interfaces = []
         for i, iface in enumerate(model.interfaces):
-            if iface.mode is not InterfaceMode.ROUTED or iface.address is None:
+            self.check_mode(i, iface)
+            if iface.address is None:
                 raise self.fail(
-                    f"interface {iface.name} is not routed; a router's interfaces need `mode: routed`",
+                    f"interface {iface.name} has no address; a router's interfaces need `mode: routed`",
                     "e.g. {name: vlan110, mode: routed, address: 10.41.0.1/22}",
                     ("interfaces", i),
                 )
@@ -257,6 +283,12 @@ class _Context:
 
     def build(self, secrets: NetworkSecrets) -> dict[str, object]:
         model = self.device.model
+        if not self.supported().routing and model.routing is not None:
+            raise self.fail(
+                f"{with_article(str(model.role))} on {model.platform} has no routing to configure",
+                "remove `routing:`; static routes, BGP and OSPF belong to a router",
+                ("routing",),
+            )
         site = self.site()
         settings = site_settings(self.inventory, self.authority, site)
         context: dict[str, object] = {

@@ -17,6 +17,7 @@ from ksm_provision.inventory.inventory import PROVIDER_FILE, Inventory, authorit
 from ksm_provision.inventory.loader import gc_paused
 from ksm_provision.validate.authority_rules import check_authority
 from ksm_provision.validate.cross_rules import check_across
+from ksm_provision.validate.intent_rules import check_intent
 from ksm_provision.validate.view import authority_view
 
 __all__ = ["ScopedValidation", "validate_inventory", "validate_scope"]
@@ -28,6 +29,7 @@ def validate_inventory(inventory: Inventory) -> list[Problem]:
         views = [authority_view(inventory, aid) for aid in inventory.authorities]
         problems = [problem for view in views for problem in check_authority(view)]
         problems += check_across(inventory, views)
+        problems += check_intent(inventory, views)
     return sorted(set(problems))
 
 

@@ -102,19 +102,14 @@ def address_fault(value: int, net: NetInfo) -> str | None:
     return None
 
 
-def address_hint(net: NetInfo) -> str:
-    return f"use a host address of {net.model.subnet}, e.g. {free_example(net)}"
+def address_hint(view: AuthorityView, net: NetInfo) -> str:
+    return f"use a free host address of {net.model.subnet}, e.g. {free_example(view, net)}"
 
 
-def free_example(net: NetInfo) -> str:
-    """A host address of *net* outside its DHCP pool, for hints."""
-    start, end = net.bounds
-    candidate = start + 10
-    if net.pool is not None and net.pool[0] <= candidate <= net.pool[1]:
-        candidate = net.pool[1] + 1
-    if not start < candidate < end:
-        return example_host(net.model.subnet)
-    return ip_text(candidate)
+def free_example(view: AuthorityView, net: NetInfo) -> str:
+    """A host address of *net* that nothing of the file uses (outside pool, ranges, hosts), for hints."""
+    found = view.free_address(net.bounds, net.model.subnet.prefixlen)
+    return ip_text(found) if found is not None else example_host(net.model.subnet)
 
 
 # --------------------------------------------------------------------------- uniqueness
@@ -350,7 +345,7 @@ def vlans(view: AuthorityView) -> list[Problem]:
                     loc,
                     f"network '{network.id}': VLAN {network.vlan} is already used at site '{network.site}' "
                     f"by network '{first[0]}' (line {view.line(first[1])})",
-                    f"use a free VLAN id of the range {low}–{high}",
+                    f"use a free VLAN id of the range {low}–{high}{free_vlan_example(view, network.site)}",
                 )
             )
         if not low <= network.vlan <= high:
@@ -359,10 +354,15 @@ def vlans(view: AuthorityView) -> list[Problem]:
                     loc,
                     f"network '{network.id}': VLAN {network.vlan} is outside the authority's VLAN range "
                     f"{low}–{high} of the address plan",
-                    f"use a VLAN id from {low} to {high}, e.g. {min(low + 10, high)}",
+                    f"use a VLAN id from {low} to {high}{free_vlan_example(view, network.site)}",
                 )
             )
     return problems
+
+
+def free_vlan_example(view: AuthorityView, site: str) -> str:
+    free = view.free_vlan(site)
+    return f", e.g. {free} (free at site '{site}')" if free is not None else ""
 
 
 # --------------------------------------------------------------------------- addresses
@@ -381,7 +381,7 @@ def network_addresses(view: AuthorityView) -> list[Problem]:
                 view.problem(
                     (*base, "gateway"),
                     f"network '{network.id}': gateway {network.gateway} {fault}",
-                    f"use a host address of {network.subnet}, e.g. {example_host(network.subnet)}",
+                    f"use a host address of {network.subnet}, e.g. {free_example(view, net)}",
                 )
             )
         if net.pool is None or network.dhcp is None:
@@ -433,7 +433,9 @@ def host_addresses(view: AuthorityView) -> list[Problem]:
         if fault:
             problems.append(
                 view.problem(
-                    loc, f"{label} address {address} {fault} (network '{network_id}')", address_hint(net)
+                    loc,
+                    f"{label} address {address} {fault} (network '{network_id}')",
+                    address_hint(view, net),
                 )
             )
         elif net.pool is not None and net.pool[0] <= value <= net.pool[1]:
@@ -442,7 +444,7 @@ def host_addresses(view: AuthorityView) -> list[Problem]:
                     loc,
                     f"{label} address {address} lies inside the DHCP pool "
                     f"{ip_text(net.pool[0])}–{ip_text(net.pool[1])} of network '{network_id}'",
-                    f"fixed addresses must stay outside the pool, e.g. {free_example(net)}",
+                    f"fixed addresses must stay outside the pool, e.g. {free_example(view, net)}",
                 )
             )
     return problems
@@ -483,7 +485,7 @@ def client_ranges(view: AuthorityView) -> list[Problem]:
                 view.problem(
                     (*loc, "first_address"),
                     f"{label}: first_address {entry.first_address} {fault} (network '{entry.network}')",
-                    address_hint(net),
+                    address_hint(view, net),
                 )
             )
             continue

@@ -509,6 +509,36 @@ def shared_services(inventory: Inventory, views: list[AuthorityView]) -> list[Pr
     return problems
 
 
+def unique_domains(_inventory: Inventory, views: list[AuthorityView]) -> list[Problem]:
+    """Every authority has its own DNS domain (names would resolve in the wrong authority)."""
+    seen: dict[str, tuple[str, str]] = {}
+    problems: list[Problem] = []
+    for view in views:
+        domain = view.model.authority.domain.lower()
+        loc: Loc = ("authority", "domain")
+        first = seen.setdefault(domain, (view.aid, view.where(loc)))
+        if first[0] != view.aid:
+            problems.append(
+                Problem(
+                    view.file,
+                    view.line(loc),
+                    f"DNS domain '{domain}' is also used by '{first[0]}' ({first[1]})",
+                    f"every authority needs its own domain, e.g. {view.aid}.{parent_domain(domain)}",
+                    involves(view.aid, first[0]),
+                )
+            )
+    return problems
+
+
+def parent_domain(domain: str) -> str:
+    """The domain one level up, for examples: ``lup.ksm-mv.internal`` -> ``ksm-mv.internal``.
+
+    >>> parent_domain("lup.ksm-mv.internal"), parent_domain("internal")
+    ('ksm-mv.internal', 'internal')
+    """
+    return domain.partition(".")[2] or domain
+
+
 def unique_asns(inventory: Inventory, views: list[AuthorityView]) -> list[Problem]:
     """Every authority has its own BGP AS number, different from the provider's."""
     provider_asn = inventory.provider.provider.bgp_asn
@@ -866,6 +896,7 @@ RULES: tuple[CrossRule, ...] = (
     shared_site_vlans,
     shared_services,
     unique_asns,
+    unique_domains,
     tenant_boundaries,
 )
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from ksm_provision.errors import Problem
 from ksm_provision.inventory.inventory import Inventory
@@ -47,6 +48,42 @@ class AuthorityView:
 
     def where(self, loc: Loc) -> str:
         return f"{self.source.file}:{self.source.line_of(loc)}"
+
+    @cached_property
+    def taken(self) -> list[tuple[int, int]]:
+        """Every address interval the file already uses, sorted: hosts, ranges, pools, gateways,
+        device management and interface addresses, printers. Hints pick free examples outside them."""
+        a = self.model
+        spans = [net.pool for net in self.networks.values() if net.pool is not None]
+        singles = [n.gateway for n in a.networks] + [c.address for c in a.clients]
+        singles += [s.address for s in a.servers] + [d.management.address for d in a.network_devices]
+        singles += [i.address.ip for d in a.network_devices for i in d.interfaces if i.address is not None]
+        singles += [p.address for s in a.sites for p in s.printers]
+        spans += [(int(v), int(v)) for v in singles]
+        spans += [(int(r.first_address), int(r.first_address) + r.count - 1) for r in a.client_ranges]
+        return sorted(spans)
+
+    def free_address(self, bounds: tuple[int, int], prefixlen: int) -> int | None:
+        """The first host address of ``bounds`` from its 10th on (or from its start) that nothing uses."""
+        low = bounds[0] + (1 if prefixlen < 31 else 0)
+        high = bounds[1] - (1 if prefixlen < 31 else 0)
+        for first in (min(low + 9, high), low):
+            candidate = first
+            for start, end in self.taken:
+                if end < candidate:
+                    continue
+                if start > candidate:
+                    break
+                candidate = end + 1
+            if candidate <= high:
+                return candidate
+        return None
+
+    def free_vlan(self, site: str) -> int | None:
+        """The lowest VLAN id of the authority's range that no network of *site* uses."""
+        low, high = self.block.vlans if self.block is not None else (1, 4094)
+        used = {n.vlan for n in self.model.networks if n.site == site}
+        return next((v for v in range(low, high + 1) if v not in used), None)
 
 
 def authority_view(inventory: Inventory, aid: str) -> AuthorityView:
