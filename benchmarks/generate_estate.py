@@ -256,15 +256,22 @@ def access_switch(aid: str, b: int, s: int, a: int) -> list[str]:
 
 
 def generate(out: Path, authorities: int = 100) -> list[Path]:
-    """Write ksm.yml and one file per authority into *out*; return the paths written."""
+    """Write ksm.yml, one file per authority and a vault stand-in each into *out*; return the paths.
+
+    The vault files only exist (validate requires that); they are no real vaults, so the estate is
+    for load/validate/render work, not for runs that decrypt.
+    """
     if not 1 <= authorities <= 100:
         raise ValueError("between 1 and 100 authorities (the VLAN plan has room for 100)")
     out.mkdir(parents=True, exist_ok=True)
     written = [out / "ksm.yml"]
     written[0].write_text(provider_file(authorities), encoding="utf-8")
+    (out / "vault").mkdir(exist_ok=True)
     for k in range(authorities):
         path = out / f"{authority_id(k)}.yml"
         path.write_text(authority_file(k, authorities), encoding="utf-8")
+        vault = out / "vault" / f"{authority_id(k)}.yml"
+        vault.write_text(f"$ANSIBLE_VAULT;1.2;AES256;{authority_id(k)}\n", encoding="utf-8")
         written.append(path)
     return written
 

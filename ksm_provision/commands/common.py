@@ -153,6 +153,26 @@ limit_option = click.option(
     help="Only hosts and devices whose names match these shell patterns (comma-separated).",
 )
 
+vault_option = click.option(
+    "--vault-password-file",
+    "vault_files",
+    multiple=True,
+    metavar="ID=FILE",
+    help="Vault password file of an authority (repeatable); default $KSM_VAULT_PASSWORDS_DIR/ID.pass.",
+)
+
+
+def parse_vault_files(values: tuple[str, ...]) -> dict[str, Path]:
+    parsed: dict[str, Path] = {}
+    for value in values:
+        authority, sep, path = value.partition("=")
+        if not sep or not authority or not path:
+            raise UsageError(
+                f"--vault-password-file {value!r} is not ID=FILE", "e.g. --vault-password-file lup=~/lup.pass"
+            )
+        parsed[authority] = Path(path).expanduser()
+    return parsed
+
 
 # --------------------------------------------------------------------------- output
 

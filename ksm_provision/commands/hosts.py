@@ -19,7 +19,9 @@ from ksm_provision.commands.common import (
     target_option,
 )
 from ksm_provision.commands.common import limit_option as limit_option  # change.py imports it from here
-from ksm_provision.errors import EXIT_FAILURE, UsageError
+from ksm_provision.commands.common import parse_vault_files as parse_vault_files  # also imported from here
+from ksm_provision.commands.common import vault_option as vault_option  # also imported from here
+from ksm_provision.errors import EXIT_FAILURE
 from ksm_provision.playbook.pipeline import verify_hosts
 from ksm_provision.playbook.scope import host_scope
 from ksm_provision.render.ansible_inventory import write_ansible_inventory
@@ -31,25 +33,6 @@ from ksm_provision.workflow.records import VerifyRecord, save_status, utc_now
 forks_option = click.option(
     "--forks", type=click.IntRange(1, 64), default=8, show_default=True, help="Hosts worked on in parallel."
 )
-vault_option = click.option(
-    "--vault-password-file",
-    "vault_files",
-    multiple=True,
-    metavar="ID=FILE",
-    help="Vault password file of an authority (repeatable); default $KSM_VAULT_PASSWORDS_DIR/ID.pass.",
-)
-
-
-def parse_vault_files(values: tuple[str, ...]) -> dict[str, Path]:
-    parsed: dict[str, Path] = {}
-    for value in values:
-        authority, sep, path = value.partition("=")
-        if not sep or not authority or not path:
-            raise UsageError(
-                f"--vault-password-file {value!r} is not ID=FILE", "e.g. --vault-password-file lup=~/lup.pass"
-            )
-        parsed[authority] = Path(path).expanduser()
-    return parsed
 
 
 @click.command("ansible")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import NoReturn
 
 import click
 
@@ -13,49 +14,77 @@ from ksm_provision.commands.common import (
     console,
     echo,
     json_option,
+    parse_vault_files,
     pass_context,
     print_json,
+    vault_option,
 )
-from ksm_provision.errors import EXIT_FAILURE, UsageError
+from ksm_provision.errors import EXIT_FAILURE, Problem, UsageError
 
 
 @click.command()
 @authority_option
+@vault_option
 @json_option
 @pass_context
-def validate(ctx: CliContext, authorities: tuple[str, ...], as_json: bool) -> None:
+def validate(
+    ctx: CliContext, authorities: tuple[str, ...], vault_files: tuple[str, ...], as_json: bool
+) -> None:
     """Check the inventory: types, references, addresses, VLANs, names, across authorities.
 
     With --authority, every file is still loaded and checked: shown are the problems of ksm.yml and
     of the authority's file, every conflict with another authority, and one line for each other file
     with problems (a file that does not load hides its conflicts; any problem stops plan and apply).
+    Once the inventory is valid, the vault of every authority in scope whose password is available
+    (--vault-password-file, $KSM_VAULT_PASSWORDS_DIR) is decrypted and each vault:KEY reference is
+    looked up in it; without a password, the authority's references are reported as not checked.
     """
     from ksm_provision.validate import validate_scope
+    from ksm_provision.validate.vault_checks import check_vault_references
 
+    explicit = parse_vault_files(vault_files)
     result = validate_scope(Path(ctx.inventory_dir), authorities)
     if result.inventory is None:
-        if as_json:
-            print_json({"valid": False, "problems": [p.as_dict() for p in result.problems]})
-        else:
-            for problem in result.problems:
-                echo(problem, err=True)
-            echo(f"{len(result.problems)} problem(s) found.", err=True)
-        raise click.exceptions.Exit(EXIT_FAILURE)
+        _report_problems(result.problems, as_json, {})
     inventory = result.inventory
-    summary = {
-        "valid": True,
-        "authorities": list(inventory.authorities),
-        "hosts": len(inventory.hosts),
-        "devices": len(inventory.devices),
-        "problems": [],
-    }
-    if as_json:
-        print_json(summary)
-    else:
+    references = check_vault_references(inventory, explicit)
+    for aid in references.unchecked:
         echo(
-            f"ok: {len(inventory.authorities)} authorities, {len(inventory.hosts)} hosts, "
-            f"{len(inventory.devices)} network devices — no problems"
+            f"note: vault references of '{aid}' not checked (no vault password; pass "
+            f"--vault-password-file {aid}=FILE or put it in $KSM_VAULT_PASSWORDS_DIR)",
+            err=True,
         )
+    status = {aid: str(check) for aid, check in references.status.items()}
+    if references.problems:
+        _report_problems(references.problems, as_json, {"vault_references": status})
+    if as_json:
+        print_json(
+            {
+                "valid": True,
+                "authorities": list(inventory.authorities),
+                "hosts": len(inventory.hosts),
+                "devices": len(inventory.devices),
+                "problems": [],
+                "vault_references": status,
+            }
+        )
+        return
+    echo(
+        f"ok: {len(inventory.authorities)} authorities, {len(inventory.hosts)} hosts, "
+        f"{len(inventory.devices)} network devices — no problems"
+    )
+    echo("vault references: " + ", ".join(f"{aid} {check}" for aid, check in status.items()))
+
+
+def _report_problems(problems: list[Problem], as_json: bool, extra: dict[str, object]) -> NoReturn:
+    """Print *problems* (stderr, or JSON on stdout with *extra* fields) and exit with EXIT_FAILURE."""
+    if as_json:
+        print_json({"valid": False, "problems": [p.as_dict() for p in problems], **extra})
+    else:
+        for problem in problems:
+            echo(problem, err=True)
+        echo(f"{len(problems)} problem(s) found.", err=True)
+    raise click.exceptions.Exit(EXIT_FAILURE)
 
 
 @click.group("inventory")

@@ -14,7 +14,8 @@ from ksm_provision.validate import validate_inventory
 
 
 def _problems(root: Path) -> list[Problem]:
-    return validate_inventory(load_inventory(root))
+    """Problems of the inventory with the new file; its vault is the engineer's next step (not yet there)."""
+    return validate_inventory(load_inventory(root), vault_files=False)
 
 
 @click.command()

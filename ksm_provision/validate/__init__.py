@@ -18,18 +18,25 @@ from ksm_provision.inventory.loader import gc_paused
 from ksm_provision.validate.authority_rules import check_authority
 from ksm_provision.validate.cross_rules import check_across
 from ksm_provision.validate.intent_rules import check_intent
+from ksm_provision.validate.vault_checks import missing_vault_files
 from ksm_provision.validate.view import authority_view
 
 __all__ = ["ScopedValidation", "validate_inventory", "validate_scope"]
 
 
-def validate_inventory(inventory: Inventory) -> list[Problem]:
-    """Every problem found, sorted by file and line; empty when the inventory is consistent."""
+def validate_inventory(inventory: Inventory, *, vault_files: bool = True) -> list[Problem]:
+    """Every problem found, sorted by file and line; empty when the inventory is consistent.
+
+    Needs no vault password. *vault_files*: also require every authority's vault file to exist
+    (off only for a check of a new authority file written before its vault, as `ksm onboard` does).
+    """
     with gc_paused():
         views = [authority_view(inventory, aid) for aid in inventory.authorities]
         problems = [problem for view in views for problem in check_authority(view)]
         problems += check_across(inventory, views)
         problems += check_intent(inventory, views)
+        if vault_files:
+            problems += missing_vault_files(inventory)
     return sorted(set(problems))
 
 

@@ -554,6 +554,18 @@ def dhcp_servers(view: AuthorityView) -> list[Problem]:
 # --------------------------------------------------------------------------- vault, MACs, shares
 
 
+def owns_vault_file(aid: str, file: str) -> bool:
+    """Whether the vault file *file* (as written in the authority file) is authority *aid*'s own.
+
+    >>> owns_vault_file("lup", "vault/lup.yml"), owns_vault_file("lup", "vault/lup/network.yml")
+    (True, True)
+    >>> owns_vault_file("lup", "vault/schwerin.yml")
+    False
+    """
+    own = (f"{VAULT_DIR}/{aid}.yml", f"{VAULT_DIR}/{aid}.yaml")
+    return file in own or file.startswith(f"{VAULT_DIR}/{aid}/")
+
+
 def vault_file(view: AuthorityView) -> list[Problem]:
     """The vault is the authority's own: vault_id is its id, the file vault/<id>.yml or in vault/<id>/.
 
@@ -571,9 +583,9 @@ def vault_file(view: AuthorityView) -> list[Problem]:
                 f"one vault id per authority, named after it: write vault_id: {aid}",
             )
         )
-    own = (f"{VAULT_DIR}/{aid}.yml", f"{VAULT_DIR}/{aid}.yaml")
-    if vault.file in own or vault.file.startswith(f"{VAULT_DIR}/{aid}/"):
+    if owns_vault_file(aid, vault.file):
         return problems
+    own = f"{VAULT_DIR}/{aid}.yml"
     owner = vault.file.split("/")[1].removesuffix(".yml").removesuffix(".yaml")
     planned = {b.authority for b in view.provider.address_plan.authorities}
     whose = ""
@@ -585,7 +597,7 @@ def vault_file(view: AuthorityView) -> list[Problem]:
         view.problem(
             ("vault", "file"),
             f"vault file '{vault.file}' is not the vault of authority '{aid}'{whose}",
-            f"every authority has its own vault: write file: {own[0]} (or a file below {VAULT_DIR}/{aid}/)",
+            f"every authority has its own vault: write file: {own} (or a file below {VAULT_DIR}/{aid}/)",
         )
     )
     return problems

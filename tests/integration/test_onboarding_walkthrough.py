@@ -94,8 +94,15 @@ def _write_vault(inventory: Path, passwords: Path) -> None:
     (inventory / "vault" / f"{COMMUNE}.yml").write_bytes(vault.encrypt(plain, vault_id=COMMUNE))
 
 
-def test_onboard_new_commune_validates_unchanged(commune: dict[str, str]) -> None:
-    ksm(commune, "onboard", COMMUNE, "--name", "Stadt Boizenburg/Elbe", "--ags", "13076014")
+def test_onboard_then_create_the_vault_and_it_validates(commune: dict[str, str]) -> None:
+    """As onboard's next steps say: the vault first (validate names it while missing), then it validates."""
+    onboarded = ksm(commune, "onboard", COMMUNE, "--name", "Stadt Boizenburg/Elbe", "--ags", "13076014")
+    assert f"ansible-vault create --vault-id {COMMUNE}@prompt" in onboarded.stdout
+    missing = ksm_json(commune, "validate", check_codes=(1,))
+    assert [p["message"] for p in missing["problems"]] == [
+        f"vault file 'vault/{COMMUNE}.yml' of authority '{COMMUNE}' does not exist"
+    ]
+    _write_vault(Path(commune["inventory"]), Path(commune["passwords"]))
     assert ksm_json(commune, "validate")["valid"] is True
 
 

@@ -20,10 +20,17 @@ REPO = Path(__file__).resolve().parents[2]
 MINIMAL = REPO / "tests" / "data" / "minimal"
 
 
-def edited_minimal(tmp_path: Path, file: str, old: str, new: str) -> list[str]:
-    """Problems (as text without hints) of the minimal inventory with *old* replaced by *new* in *file*."""
+def edited_minimal(tmp_path: Path, file: str, old: str, new: str, also: tuple[str, ...] = ()) -> list[str]:
+    """Problems (as text without hints) of the minimal inventory with *old* replaced by *new* in *file*.
+
+    *also*: files to create first (relative to the inventory), e.g. a vault file the edit points at.
+    """
     root = tmp_path / "inv"
     shutil.copytree(MINIMAL, root)
+    for extra in also:
+        if not (root / extra).exists():
+            (root / extra).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(root / "vault" / "aa.yml", root / extra)
     text = (root / file).read_text(encoding="utf-8")
     assert text.count(old) == 1
     (root / file).write_text(text.replace(old, new), encoding="utf-8")
@@ -130,24 +137,23 @@ def test_problems_carry_a_hint_with_an_example(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_synthetic_estate_validates_quickly(tmp_path: Path) -> None:
+def test_synthetic_estate_validates(tmp_path: Path) -> None:
+    """The benchmark estate is valid (its speed is measured by `make bench`, not asserted here)."""
     import sys
-    import time
 
     sys.path.insert(0, str(REPO / "benchmarks"))
     from generate_estate import generate
 
     generate(tmp_path / "estate", authorities=10)
     inventory = load_inventory(tmp_path / "estate")
-    started = time.perf_counter()
     assert validate_inventory(inventory) == []
     assert len(inventory.hosts) == 10_000
-    assert time.perf_counter() - started < 5
 
 
 @pytest.mark.parametrize("path", ["vault/aa.yml", "vault/aa.yaml", "vault/aa/network.yml"])
 def test_an_authority_may_use_its_own_vault_files(tmp_path: Path, path: str) -> None:
-    assert edited_minimal(tmp_path, "aa.yml", "  file: vault/aa.yml\n", f"  file: {path}\n") == []
+    found = edited_minimal(tmp_path, "aa.yml", "  file: vault/aa.yml\n", f"  file: {path}\n", also=(path,))
+    assert found == []
 
 
 @pytest.mark.parametrize("path", ["vault/bb.yml", "vault/bb/aa.yml", "vault/aa.yml.yml", "vault/common.yml"])

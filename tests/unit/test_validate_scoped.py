@@ -48,6 +48,7 @@ def inv(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     root = tmp_path / "inv"
     shutil.copytree(MINIMAL, root)
     (root / "cc.yml").write_text(CC, encoding="utf-8")
+    shutil.copyfile(root / "vault" / "aa.yml", root / "vault" / "cc.yml")  # exists; no key for cc here
     apply_edit(
         root,
         {
