@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ksm_provision.errors import KsmError, SafetyError, relative_path
+from ksm_provision.fileio import write_atomic
 from ksm_provision.safety import check_address
 from ksm_provision.targets import Connection
 
@@ -125,11 +126,7 @@ class KnownHosts:
             "# Format: inventory-name,address key-type key",
         ]
         lines = [*header, *self.other_lines, *(k.line() for k in self.keys)]
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = self.path.with_name(f".{self.path.name}.tmp")
-        temporary.write_text("\n".join(lines) + "\n", encoding="utf-8")
-        temporary.replace(self.path)
-        return self.path
+        return write_atomic(self.path, "\n".join(lines) + "\n")
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ksm_provision.errors import KsmError, Problem, UsageError, relative_path
+from ksm_provision.fileio import write_atomic
 from ksm_provision.inventory.inventory import PROVIDER_FILE, Inventory
 from ksm_provision.inventory.loader import load_yaml_text
 from ksm_provision.inventory.models import AddressPlan, ProviderFile
@@ -300,12 +301,6 @@ def plan_onboarding(
     return Onboarding(aid, block, vlans, asn, authority_text, provider_text_new)
 
 
-def _write_atomically(path: Path, text: str) -> None:
-    temporary = path.with_name(f".{path.name}.ksm-tmp")
-    temporary.write_text(text, encoding="utf-8")
-    temporary.replace(path)
-
-
 def write_onboarding(root: Path, onboarding: Onboarding, check: Callable[[Path], list[Problem]]) -> Path:
     """Write the authority file and ksm.yml; if *check* finds problems, restore both and raise."""
     target = root / f"{onboarding.authority_id}.yml"
@@ -317,14 +312,14 @@ def write_onboarding(root: Path, onboarding: Onboarding, check: Callable[[Path],
     except FileExistsError:
         raise KsmError(f"{target} already exists", "choose another id or remove the file") from None
     try:
-        _write_atomically(provider_path, onboarding.provider_text)
+        write_atomic(provider_path, onboarding.provider_text)
         problems = check(root)
     except BaseException:
-        _write_atomically(provider_path, old_provider)
+        write_atomic(provider_path, old_provider)
         target.unlink()
         raise
     if problems:
-        _write_atomically(provider_path, old_provider)
+        write_atomic(provider_path, old_provider)
         target.unlink()
         raise KsmError(
             "the onboarded inventory does not validate; nothing was changed:\n"

@@ -7,7 +7,6 @@ printed. They have nothing to do with the authorities' real secrets in ansible-v
 from __future__ import annotations
 
 import json
-import os
 import secrets
 import threading
 from pathlib import Path
@@ -15,6 +14,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict
 
 from ksm_provision.errors import LabError
+from ksm_provision.fileio import write_atomic
 from ksm_provision.lab import system
 
 _lock = threading.Lock()
@@ -78,12 +78,8 @@ def forget(path: Path, secret_id: str) -> None:
 
 
 def _write(path: Path, stored: dict[str, DeviceSecret]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        json.dump({k: v.model_dump() for k, v in stored.items()}, fh, indent=2)
-    tmp.replace(path)
+    text = json.dumps({k: v.model_dump() for k, v in stored.items()}, indent=2)
+    write_atomic(path, text, mode=0o600, durable=False)  # lab-only secrets: owner only
 
 
 def lookup(path: Path, secret_id: str) -> DeviceSecret:

@@ -7,7 +7,6 @@ credentials are a reference into ``secrets.json`` (mode 0600) or to the lab's ke
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Callable
 from enum import StrEnum
@@ -17,6 +16,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from ksm_provision.errors import LabError
+from ksm_provision.fileio import write_atomic
 from ksm_provision.lab.addresses import assert_loopback
 from ksm_provision.lab.system import ProcessRef
 
@@ -117,11 +117,8 @@ def load_state(path: Path) -> LabState | None:
 
 
 def save_state(path: Path, state: LabState) -> None:
-    """Write atomically (temporary file + rename)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}")
-    tmp.write_text(state.model_dump_json(indent=2) + "\n")
-    tmp.replace(path)
+    """Write atomically; the lab can be rebuilt, so no fsync on every node's change."""
+    write_atomic(path, state.model_dump_json(indent=2) + "\n", durable=False)
 
 
 class StateStore:

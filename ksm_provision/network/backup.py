@@ -7,10 +7,9 @@ secret-bearing token (SNMP keys, password hashes) are replaced by ``********``.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
+from ksm_provision.fileio import write_atomic
 from ksm_provision.inventory.hosts import Device
 from ksm_provision.network.secrets import ConfigRedactor
 from ksm_provision.network.session import clean_running
@@ -26,15 +25,4 @@ def backup_text(running: str, redact: ConfigRedactor) -> str:
 
 def write_backup(out: Path, device: Device, running: str, redact: ConfigRedactor) -> Path:
     """Write the device's backup atomically (never a torn file); return its path."""
-    path = backup_path(out, device)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-            handle.write(backup_text(running, redact))
-        Path(tmp).chmod(0o640)
-        Path(tmp).replace(path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return write_atomic(backup_path(out, device), backup_text(running, redact), mode=0o640)
