@@ -138,7 +138,33 @@ class AddressPlan(KsmModel):
     vlans_per_authority: Annotated[int, Field(ge=10, le=1000)] = 100
     first_vlan: VlanId = 100
     core: IPv4Net = Field(description="provider core and transit links (BGP towards the authorities)")
+    management: list[IPv4Net] = Field(
+        default_factory=list,
+        description="the provider's admin networks (jump hosts, the ksm controller): the only sources "
+        "allowed into the authorities' management networks",
+    )
+    parking_vlan: VlanId = Field(
+        default=3999, description="VLAN of unused switch ports (shut and parked); in no authority's range"
+    )
+    native_vlan: VlanId = Field(
+        default=3998, description="native (untagged) VLAN of every trunk; carries nothing, never VLAN 1"
+    )
     authorities: list[AuthorityBlock]
+
+
+class CoreRouter(KsmModel):
+    """A router of the provider core: the BGP peer of the authorities' routers.
+
+    Its links towards the authorities are not listed here: each is the /30 transfer network an
+    authority router's BGP neighbour lies in, so onboarding a commune edits only the commune's file
+    and the core's intended configuration gains the new neighbour.
+    """
+
+    hostname: Hostname
+    platform: Platform = Platform.FRR
+    router_id: IPv4
+    transfer: IPv4Net = Field(description="where this router's /30 transfer networks are taken from")
+    description: RouteDescription = ""
 
 
 class ClientProfile(KsmModel):
@@ -187,6 +213,7 @@ class ProviderFile(KsmModel):
     client_profiles: dict[Identifier, ClientProfile] = Field(default_factory=dict)
     shared_services: list[SharedService] = Field(default_factory=list)
     shared_sites: list[SharedSite] = Field(default_factory=list)
+    core_routers: list[CoreRouter] = Field(default_factory=list)
 
 
 # --------------------------------------------------------------------------- authority file
