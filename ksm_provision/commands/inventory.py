@@ -32,6 +32,8 @@ def validate(
 ) -> None:
     """Check the inventory: types, references, addresses, VLANs, names, across authorities.
 
+    Warnings (e.g. a site without a log host) are printed but do not fail the check.
+
     With --authority, every file is still loaded and checked: shown are the problems of ksm.yml and
     of the authority's file, every conflict with another authority, and one line for each other file
     with problems (a file that does not load hides its conflicts; any problem stops plan and apply).
@@ -41,6 +43,7 @@ def validate(
     """
     from ksm_provision.validate import validate_scope
     from ksm_provision.validate.vault_checks import check_vault_references
+    from ksm_provision.validate.warnings import check_warnings
 
     explicit = parse_vault_files(vault_files)
     result = validate_scope(Path(ctx.inventory_dir), authorities)
@@ -55,6 +58,10 @@ def validate(
             err=True,
         )
     status = {aid: str(check) for aid, check in references.status.items()}
+    warnings = check_warnings(inventory)
+    if not as_json:
+        for warning in warnings:
+            echo(f"warning: {warning}", err=True)
     if references.problems:
         _report_problems(references.problems, as_json, {"vault_references": status})
     if as_json:
@@ -65,6 +72,7 @@ def validate(
                 "hosts": len(inventory.hosts),
                 "devices": len(inventory.devices),
                 "problems": [],
+                "warnings": [w.as_dict() for w in warnings],
                 "vault_references": status,
             }
         )

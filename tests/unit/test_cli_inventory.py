@@ -42,6 +42,7 @@ def test_validate_json_shape(capsys: pytest.CaptureFixture[str]) -> None:
         "hosts": report["hosts"],
         "devices": report["devices"],
         "problems": [],
+        "warnings": [],
         "vault_references": {"lup": "checked", "schwerin": "checked"},
     }
     assert report["hosts"] > 800
