@@ -38,7 +38,7 @@ def test_samples_have_no_warnings(inv: Path, capsys: pytest.CaptureFixture[str])
     assert "warning" not in err
 
 
-def test_site_without_log_host_is_a_warning_not_an_error(inv: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_no_log_host_is_a_warning_not_an_error(inv: Path, capsys: pytest.CaptureFixture[str]) -> None:
     drop_log_host(inv)
     code, out, err = validate(capsys)
     assert code == 0
