@@ -217,12 +217,12 @@ def core_switch(aid: str, b: int, s: int) -> list[str]:
         for p in range(1, 6)
     ]
     lines += [
-        f"      - {{name: GigabitEthernet1/1/{p}, mode: trunk, networks: [s{s}-clients, s{s}-mgmt], "
+        f"      - {{name: GigabitEthernet1/0/{44 + p}, mode: trunk, networks: [s{s}-clients, s{s}-mgmt], "
         f"description: Verteiler {p}}}"
         for p in range(1, 5)
     ]
     lines.append(
-        f"      - {{name: TenGigabitEthernet1/1/8, mode: trunk, "
+        f"      - {{name: GigabitEthernet1/1/1, mode: trunk, "
         f"networks: [s{s}-clients, s{s}-servers, s{s}-mgmt], "
         "description: Router}"
     )
@@ -250,7 +250,7 @@ def access_switch(aid: str, b: int, s: int, a: int) -> list[str]:
         "description: Uplink}",
         "    uplinks:",
         f"      - {{interface: GigabitEthernet1/1/1, peer: {aid}-s{s}-sw01, "
-        f"peer_interface: GigabitEthernet1/1/{a % 4 + 1}}}",
+        f"peer_interface: GigabitEthernet1/0/{45 + a % 4}}}",
     ]
     return lines
 

@@ -125,7 +125,7 @@ COMMANDS = {
     "onboard": LazyCommand(
         "onboard",
         "onboard",
-        "Write ID.yml for a new commune with the next free address block and VLAN range.",
+        "Write ID.yml for a new commune: next free address block, VLAN range, AS and core link.",
     ),
     "plan": LazyCommand(
         "change",

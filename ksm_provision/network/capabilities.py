@@ -61,3 +61,38 @@ def modes_text(modes: frozenset[InterfaceMode]) -> str:
     '`mode: access` or `mode: trunk`'
     """
     return " or ".join(f"`mode: {m.value}`" for m in sorted(modes))
+
+
+# --------------------------------------------------------------------------- switch models
+
+
+def _ports(prefix: str, last: int) -> tuple[str, ...]:
+    return tuple(f"{prefix}{n}" for n in range(1, last + 1))
+
+
+#: Front-panel ports of each switch model ksm renders, as IOS-XE names them: stack member 1,
+#: module 0 = the fixed downlinks, module 1 = the uplinks. Naming as in Cisco's hardware guides
+#: (Catalyst 9200L: 24/48 x GigabitEthernet1/0/N plus the fixed 4x1G SFP uplinks of the "-4G"
+#: SKUs, GigabitEthernet1/1/1-4; Catalyst 9300-48P with the C9300-NM-4G network module,
+#: GigabitEthernet1/1/1-4) and as a real C9300's `show running-config` lists them (one
+#: ``interface GigabitEthernet1/0/N`` block per port, configured or not). A model missing here
+#: cannot be rendered: its unused ports could not be shut, so validate refuses it.
+SWITCH_MODELS: dict[str, tuple[str, ...]] = {
+    "C9300-48P": _ports("GigabitEthernet1/0/", 48) + _ports("GigabitEthernet1/1/", 4),
+    "C9200L-48P": _ports("GigabitEthernet1/0/", 48) + _ports("GigabitEthernet1/1/", 4),
+    "C9200L-48P-4G": _ports("GigabitEthernet1/0/", 48) + _ports("GigabitEthernet1/1/", 4),
+    "C9200L-24P": _ports("GigabitEthernet1/0/", 24) + _ports("GigabitEthernet1/1/", 4),
+    "C9200L-24P-4G": _ports("GigabitEthernet1/0/", 24) + _ports("GigabitEthernet1/1/", 4),
+}
+
+
+def model_ports(model: str) -> tuple[str, ...] | None:
+    """The front-panel ports of a switch model, or None for a model ksm does not know.
+
+    >>> ports = model_ports("C9200L-24P")
+    >>> (len(ports), ports[0], ports[-1]) if ports else None
+    (28, 'GigabitEthernet1/0/1', 'GigabitEthernet1/1/4')
+    >>> model_ports("WS-C2960-24TT-L") is None
+    True
+    """
+    return SWITCH_MODELS.get(model)

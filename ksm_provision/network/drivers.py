@@ -11,9 +11,66 @@ replaces ``hostname A``): for them hier_config sends only the new line instead o
 
 from __future__ import annotations
 
+from hier_config import HConfig
 from hier_config.models import IdempotentCommandsRule, MatchRule, OrderingRule, PerLineSubRule
 from hier_config.platforms.cisco_ios.driver import HConfigDriverCiscoIOS
 from hier_config.platforms.driver_base import HConfigDriverRules
+
+_ALLOWED = "switchport trunk allowed vlan "
+_ALLOWED_ADD = "switchport trunk allowed vlan add "
+
+
+def _vlan_ids(text: str) -> set[int] | None:
+    """The ids of an IOS VLAN list such as ``10,20-22``; None if it is not one (``none``, ``all``)."""
+    ids: set[int] = set()
+    for part in text.split(","):
+        low, _, high = part.partition("-")
+        if not low.isdigit() or (high and not high.isdigit()):
+            return None
+        ids.update(range(int(low), int(high or low) + 1))
+    return ids
+
+
+def _vlan_text(ids: set[int]) -> str:
+    ordered = sorted(ids)
+    parts: list[str] = []
+    start = 0
+    while start < len(ordered):
+        end = start
+        while end + 1 < len(ordered) and ordered[end + 1] == ordered[end] + 1:
+            end += 1
+        if end - start >= 2:
+            parts.append(f"{ordered[start]}-{ordered[end]}")
+        else:
+            parts.extend(str(v) for v in ordered[start : end + 1])
+        start = end + 1
+    return ",".join(parts)
+
+
+def merge_allowed_vlan_lines(config: HConfig) -> None:
+    """Join a trunk's ``switchport trunk allowed vlan`` line and its ``... add`` continuation lines.
+
+    IOS prints a long allowed list over several lines (``switchport trunk allowed vlan 10,20`` then
+    ``switchport trunk allowed vlan add 30,40``). hier_config 3.7's IOS driver keeps them as separate
+    children, so a changed VLAN set would be remediated by sending one ``add`` line: VLANs that
+    should go would stay allowed. Merged into one line, a change is the full new list, which
+    replaces the old one on the device (the command is idempotent), and an unchanged set compares
+    equal whatever the wrapping.
+    """
+    for interface in config.get_children(startswith="interface "):
+        adds = [c for c in interface.children if c.text.startswith(_ALLOWED_ADD)]
+        base = next((c for c in interface.children if c.text.startswith(_ALLOWED) and c not in adds), None)
+        if not adds or base is None:
+            continue
+        ids = _vlan_ids(base.text[len(_ALLOWED) :])
+        extra = [_vlan_ids(c.text[len(_ALLOWED_ADD) :]) for c in adds]
+        if ids is None or any(e is None for e in extra):
+            continue
+        for more in extra:
+            ids |= more or set()
+        base.text = _ALLOWED + _vlan_text(ids)
+        for child in adds:
+            child.delete()
 
 
 def _idempotent(*prefixes: str) -> IdempotentCommandsRule:
@@ -49,10 +106,15 @@ class KsmCiscoIOSDriver(HConfigDriverCiscoIOS):
             _idempotent("interface ", "switchport trunk allowed vlan "),
             _idempotent("interface ", "switchport trunk native vlan "),
             _idempotent("interface ", "spanning-tree bpduguard "),
+            _idempotent("interface ", "spanning-tree guard "),
+            _idempotent("interface ", "storm-control broadcast level "),
+            _idempotent("clock timezone "),
+            _idempotent("clock summer-time "),
             _idempotent("line ", "exec-timeout "),
             _idempotent("line ", "transport input "),
         ]
-        return rules.model_copy(update={"idempotent_commands": idempotent})
+        callbacks = [*rules.post_load_callbacks, merge_allowed_vlan_lines]
+        return rules.model_copy(update={"idempotent_commands": idempotent, "post_load_callbacks": callbacks})
 
 
 class KsmFRRDriver(HConfigDriverCiscoIOS):

@@ -31,12 +31,16 @@ from ksm_provision.inventory.models import (
     Site,
 )
 from ksm_provision.inventory.settings import merge_settings
-from ksm_provision.network.capabilities import RoleSupport, modes_text, roles_of, support
+from ksm_provision.network.capabilities import RoleSupport, model_ports, modes_text, roles_of, support
 from ksm_provision.network.filters import TemplateValueError
 from ksm_provision.network.jinja_env import environment, template_name
+from ksm_provision.network.switch_context import IosClock, ios_clock, stp_vlan_list, trunk_allowed_lines
 from ksm_provision.vault import NetworkSecrets
 
 SNMP_GROUP = "KSM-MONITORING"
+#: Names of the provider-wide switch VLANs (address_plan.native_vlan / parking_vlan).
+NATIVE_VLAN_NAME = "NATIVE-UNUSED"
+PARKING_VLAN_NAME = "PARKING"
 
 
 class RenderError(KsmError):
@@ -50,7 +54,8 @@ class RenderError(KsmError):
 class VlanView:
     id: int
     name: str
-    network: Network
+    #: The authority network of the VLAN; None for the provider's native and parking VLANs.
+    network: Network | None
 
 
 @dataclass(frozen=True)
@@ -61,7 +66,17 @@ class PortView:
     access_vlan: int | None
     trunk_vlans: tuple[int, ...]
     shutdown: bool
+    #: An edge port (workplace, printer, server, parked): portfast, BPDU guard, storm control.
     edge: bool
+    #: Native (untagged) VLAN of a trunk; None on access ports.
+    native_vlan: int | None = None
+    #: Faces a downstream access switch: ``spanning-tree guard root``.
+    root_guard: bool = False
+
+    @property
+    def trunk_lines(self) -> tuple[str, ...]:
+        """The allowed-VLAN lines of a trunk, wrapped with ``add`` lines as IOS prints them."""
+        return trunk_allowed_lines(self.trunk_vlans)
 
 
 @dataclass(frozen=True)
@@ -171,7 +186,8 @@ class _Context:
         raise self.fail(f"unknown site '{model.site}'", "use the id of a site of the authority", ("site",))
 
     def vlans(self, model: NetworkDevice) -> list[VlanView]:
-        """The authority's VLANs at the device's site, plus any a port of the device carries."""
+        """The authority's VLANs at the device's site, plus any a port of the device carries, plus
+        the provider's native VLAN (of every trunk) and parking VLAN (of every unused port)."""
         wanted = {n.id for n in self.authority.networks if n.site == model.site}
         for i, iface in enumerate(model.interfaces):
             if iface.network:
@@ -179,7 +195,28 @@ class _Context:
             for net_id in iface.networks:
                 wanted.add(self.network(net_id, ("interfaces", i, "networks")).id)
         nets = sorted((self.networks[n] for n in wanted), key=lambda n: n.vlan)
-        return [VlanView(n.vlan, n.name, n) for n in nets]
+        plan = self.inventory.provider.address_plan
+        views = [VlanView(n.vlan, n.name, n) for n in nets]
+        views += [VlanView(plan.native_vlan, NATIVE_VLAN_NAME, None)]
+        views += [VlanView(plan.parking_vlan, PARKING_VLAN_NAME, None)]
+        return sorted(views, key=lambda v: v.id)
+
+    def downstream_ports(self) -> set[str]:
+        """Ports of this device that face an access switch: the peer end of its uplinks."""
+        me = self.device.hostname
+        ports = {
+            uplink.peer_interface
+            for other in self.authority.network_devices
+            if other.role is DeviceRole.ACCESS_SWITCH and other.hostname != me
+            for uplink in other.uplinks
+            if uplink.peer == me
+        }
+        by_name = {d.hostname: d for d in self.authority.network_devices}
+        for uplink in self.device.model.uplinks:
+            peer = by_name.get(uplink.peer)
+            if peer is not None and peer.role is DeviceRole.ACCESS_SWITCH:
+                ports.add(uplink.interface)
+        return ports
 
     def supported(self) -> RoleSupport:
         """What the device's template can configure (:mod:`capabilities`); validate reports it first."""
@@ -210,16 +247,18 @@ class _Context:
                 ("interfaces", index, "ospf"),
             )
 
-    def port(self, index: int, iface: Interface) -> PortView:
+    def port(self, index: int, iface: Interface, downstream: frozenset[str] = frozenset()) -> PortView:
         self.check_mode(index, iface)
         access_vlan = None
         trunk: tuple[int, ...] = ()
+        native = None
         if iface.mode is InterfaceMode.ACCESS and iface.network:
             access_vlan = self.network(iface.network, ("interfaces", index, "network")).vlan
         elif iface.mode is InterfaceMode.TRUNK:
             trunk = tuple(
                 sorted({self.network(n, ("interfaces", index, "networks")).vlan for n in iface.networks})
             )
+            native = self.inventory.provider.address_plan.native_vlan
         return PortView(
             iface.name,
             iface.description,
@@ -228,12 +267,40 @@ class _Context:
             trunk,
             iface.shutdown,
             edge=iface.mode is InterfaceMode.ACCESS,
+            native_vlan=native,
+            root_guard=iface.mode is InterfaceMode.TRUNK and iface.name in downstream,
         )
+
+    def ports(self, model: NetworkDevice) -> list[PortView]:
+        """Every front-panel port of the model in port order: the inventory's ports as described,
+        the others shut and parked (access ports in the parking VLAN, hardened like edge ports).
+        Without a known model only the inventory's ports are rendered (validate reports it)."""
+        downstream = frozenset(self.downstream_ports())
+        listed = {iface.name: self.port(i, iface, downstream) for i, iface in enumerate(model.interfaces)}
+        parking = self.inventory.provider.address_plan.parking_vlan
+        views = []
+        for name in model_ports(model.model) or ():
+            parked = PortView(name, "", "access", parking, (), True, edge=True)
+            views.append(listed.pop(name) if name in listed else parked)
+        return views + sorted(listed.values(), key=lambda p: natural_key(p.name))
 
     def management(self, model: NetworkDevice) -> ManagementView:
         net = self.network(model.management.network, ("management", "network"))
         interface = ipaddress.IPv4Interface(f"{model.management.address}/{net.subnet.prefixlen}")
         return ManagementView(net.vlan, interface, net.gateway, net)
+
+    def clock(self, settings: Settings) -> IosClock | None:
+        """The switch's clock lines for the effective time zone (validate refuses unmapped zones)."""
+        if not settings.timezone:
+            return None
+        found = ios_clock(settings.timezone)
+        if found is None:
+            raise self.fail(
+                f"time zone '{settings.timezone}' has no Cisco IOS clock mapping",
+                "use a time zone ksm maps for IOS, e.g. Europe/Berlin",
+                ("site",),
+            )
+        return found
 
     def router(self, model: NetworkDevice) -> RouterView:
         routing = model.routing
@@ -303,9 +370,12 @@ class _Context:
         if model.platform is Platform.FRR:
             context["router"] = self.router(model)
             return context
+        vlans = self.vlans(model)
         context.update(
-            vlans=self.vlans(model),
-            ports=[self.port(i, iface) for i, iface in enumerate(model.interfaces)],
+            vlans=vlans,
+            stp_vlans=stp_vlan_list(v.id for v in vlans if v.network is not None),
+            ports=self.ports(model),
+            clock=self.clock(settings),
             management=self.management(model),
             snmp=SnmpView(
                 user=self.authority.network_settings.snmp_user,

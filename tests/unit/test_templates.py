@@ -93,7 +93,8 @@ def test_switch_has_the_sites_vlans_ports_and_management(configs: dict[str, str]
     spare = lines.index("interface GigabitEthernet1/0/24")
     assert " shutdown" in lines[spare : spare + 6]
     uplink = lines.index("interface GigabitEthernet1/1/1")
-    assert lines[uplink + 2 : uplink + 4] == [
+    assert lines[uplink + 2 : uplink + 5] == [
+        " switchport trunk native vlan 3998",
         " switchport trunk allowed vlan 110,130,190",
         " switchport mode trunk",
     ]

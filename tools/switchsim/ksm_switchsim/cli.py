@@ -17,6 +17,7 @@ from types import FrameType
 
 from pydantic import ValidationError
 
+from ksm_switchsim.config_tree import DEFAULT_MODEL, MODEL_PORTS
 from ksm_switchsim.server import SimulatorConfig, SwitchSimulator
 
 PASSWORD_ENV = "KSM_SIM_PASSWORD"
@@ -35,6 +36,12 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--password", help=f"SSH password; prefer the environment variable {PASSWORD_ENV}")
     parser.add_argument(
         "--enable-secret", help=f"enable secret; prefer the environment variable {ENABLE_SECRET_ENV}"
+    )
+    parser.add_argument(
+        "--model",
+        default=DEFAULT_MODEL,
+        choices=sorted(MODEL_PORTS),
+        help=f"switch model, decides the front-panel ports (default {DEFAULT_MODEL})",
     )
     parser.add_argument("--state-dir", required=True, type=Path, help="directory for nvram, flash, host key")
     parser.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
@@ -58,6 +65,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             password=password,
             enable_secret=enable_secret,
             state_dir=args.state_dir,
+            model=args.model,
         )
     except ValidationError as exc:
         # Field errors only: pydantic does not echo SecretStr input values.

@@ -65,6 +65,12 @@ _LOG_LEVELS: Final = (
 _HOSTNAME_RE: Final = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,62}$")
 
 
+def _utc_hours(word: str) -> bool:
+    """An hour offset from UTC, -23..23 (``clock timezone CET 1``)."""
+    digits = word[1:] if word.startswith("-") else word
+    return digits.isdigit() and int(digits) <= 23
+
+
 # --- generic handlers ----------------------------------------------------------------------------
 
 
@@ -299,6 +305,89 @@ def _ip_address(ctx: ConfigContext, inv: Invocation) -> str | Reject:
     return ""
 
 
+def _storm_control(ctx: ConfigContext, inv: Invocation) -> str | Reject:
+    """``storm-control broadcast level RISING [FALLING]``: IOS stores percentages with two decimals
+    (``storm-control broadcast level 1.00``, as in the Catalyst show run of robphoenix/diffios)."""
+    if inv.negated:
+        return store(ctx, Invocation(inv.keywords, (), True, ""))
+    values: list[str] = []
+    for index, word in enumerate(inv.args):
+        try:
+            level = float(word)
+        except ValueError:
+            return Reject(arg_index=index)
+        if not 0 <= level <= 100 or (index == 1 and level > float(values[0])):
+            return Reject(arg_index=index)
+        values.append(f"{level:.2f}")
+    return store(ctx, Invocation(inv.keywords, tuple(values), False, inv.raw_args))
+
+
+def _stp_guard(ctx: ConfigContext, inv: Invocation) -> str | Reject:
+    if inv.negated or inv.args[0] == "none":
+        for node in ctx.targets:
+            node.remove_key("spanning-tree guard")
+        return ""
+    return store(ctx, inv)
+
+
+def _clock_timezone(ctx: ConfigContext, inv: Invocation) -> str | Reject:
+    """``clock timezone NAME HOURS [MINUTES]``, stored with minutes (``clock timezone CET 1 0``)."""
+    if inv.negated:
+        ctx.tree.root.remove_key("clock timezone")
+        return ""
+    name, hours = inv.args[0], inv.args[1]
+    minutes = inv.args[2] if len(inv.args) > 2 else "0"
+    ctx.tree.root.set(f"clock timezone {name} {int(hours)} {int(minutes)}")
+    return ""
+
+
+_WEEKS: Final = ("1", "2", "3", "4", "5", "first", "last")
+_DAYS: Final = ("Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat")
+_MONTHS: Final = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+_TIME_RE: Final = re.compile(r"^([01]?\d|2[0-3]):[0-5]\d$")
+
+
+def _summer_time(ctx: ConfigContext, inv: Invocation) -> str | Reject:
+    """``clock summer-time ZONE recurring [WEEK DAY MONTH HH:MM WEEK DAY MONTH HH:MM [OFFSET]]``."""
+    if inv.negated:
+        ctx.tree.root.remove_key("clock summer-time")
+        return ""
+    if len(inv.args) < 2 or inv.args[1] != "recurring":
+        return Reject(arg_index=min(1, len(inv.args)))
+    rule = inv.args[2:]
+    checks = (_WEEKS, _DAYS, _MONTHS, None) * 2
+    if rule and len(rule) not in (8, 9):
+        return Reject(arg_index=2 + min(len(rule), 8))
+    for index, word in enumerate(rule[:8]):
+        allowed = checks[index]
+        ok = _TIME_RE.match(word) if allowed is None else word.capitalize() in allowed or word in allowed
+        if not ok:
+            return Reject(arg_index=2 + index)
+    words = [w.capitalize() if w.capitalize() in _DAYS + _MONTHS else w for w in inv.args]
+    ctx.tree.root.set(" ".join(["clock", "summer-time", *words]))
+    return ""
+
+
+def _stp_vlan(ctx: ConfigContext, inv: Invocation) -> str | Reject:
+    """``spanning-tree vlan LIST priority N``: IOS prints runs of two or more VLANs as ranges."""
+    if not inv.args:
+        return INCOMPLETE
+    try:
+        ids = g.vlan_list_to_ids(inv.args[0])
+    except ValueError:
+        return Reject(arg_index=0)
+    if len(inv.args) != 3 or inv.args[1] != "priority":
+        return Reject(arg_index=min(len(inv.args), 3) if len(inv.args) != 3 else 1)
+    if not inv.args[2].isdigit() or int(inv.args[2]) > 61440 or int(inv.args[2]) % 4096:
+        return Reject(arg_index=2)
+    text = f"spanning-tree vlan {g.ids_to_stp_list(ids)} priority {inv.args[2]}"
+    if inv.negated:
+        ctx.tree.root.negate(text)
+    else:
+        ctx.tree.root.set(text)
+    return ""
+
+
 # --- line configuration --------------------------------------------------------------------------
 
 
@@ -366,9 +455,14 @@ GLOBAL_SPECS: Final[tuple[Spec, ...]] = (
     _spec("username", g.positional(g.any_word, rest=True), _username),
     _spec("enable secret", g.free_text(1), _enable_secret),
     _spec("service", g.free_text(1)),
+    _spec("spanning-tree vlan", g.free_text(1), _stp_vlan),
     _spec("spanning-tree", g.free_text(1)),
-    _spec("clock timezone", g.free_text(2)),
-    _spec("clock summer-time", g.free_text(1)),
+    _spec(
+        "clock timezone",
+        g.positional(g.any_word, _utc_hours, g.int_between(0, 59), optional=1),
+        _clock_timezone,
+    ),
+    _spec("clock summer-time", g.free_text(2), _summer_time),
     _spec("vtp mode", g.positional(g.one_of("server", "client", "transparent", "off"))),
     _spec("vtp domain", g.positional(g.any_word)),
 )
@@ -385,6 +479,8 @@ INTERFACE_SPECS: Final[tuple[Spec, ...]] = (
     _spec("switchport nonegotiate", g.no_args),
     _spec("spanning-tree portfast", g.positional(g.one_of("trunk", "edge", "disable"), optional=1)),
     _spec("spanning-tree bpduguard", g.positional(g.one_of("enable", "disable"))),
+    _spec("spanning-tree guard", g.positional(g.one_of("root", "loop", "none")), _stp_guard),
+    _spec("storm-control broadcast level", g.positional(g.any_word, g.any_word, optional=1), _storm_control),
     _spec("shutdown", g.no_args),
     _spec("ip address", g.positional(g.is_ipv4, g.is_netmask), _ip_address),
 )

@@ -15,9 +15,52 @@ from ksm_switchsim.grammar import ids_to_vlan_list, vlan_list_to_ids
 
 _insertion_counter = itertools.count()
 
-PHYSICAL_PORTS: tuple[str, ...] = tuple(
-    [f"GigabitEthernet1/0/{n}" for n in range(1, 49)] + [f"GigabitEthernet1/1/{n}" for n in range(1, 5)]
-)
+
+def _ports(downlinks: int) -> tuple[str, ...]:
+    return tuple(
+        [f"GigabitEthernet1/0/{n}" for n in range(1, downlinks + 1)]
+        + [f"GigabitEthernet1/1/{n}" for n in range(1, 5)]
+    )
+
+
+#: Front-panel ports per model (stack member 1; module 1 = the 4x1G uplinks of the -4G SKUs /
+#: C9300-NM-4G). A real switch lists every one in show running-config, configured or not.
+MODEL_PORTS: dict[str, tuple[str, ...]] = {
+    "C9300-48P": _ports(48),
+    "C9200L-48P": _ports(48),
+    "C9200L-48P-4G": _ports(48),
+    "C9200L-24P": _ports(24),
+    "C9200L-24P-4G": _ports(24),
+}
+DEFAULT_MODEL = "C9300-48P"
+PHYSICAL_PORTS: tuple[str, ...] = MODEL_PORTS[DEFAULT_MODEL]
+
+_ALLOWED = "switchport trunk allowed vlan "
+#: Longest printed line of an allowed-VLAN list before IOS continues with "... add" lines
+#: (Catalyst 9000 IOS-XE output in github.com/YangModels/yang issue #1461: a 72-character line
+#: whose next element would have made it 80).
+IOS_LINE_WIDTH = 79
+
+
+def wrap_allowed_vlans(text: str) -> list[str]:
+    """A stored ``switchport trunk allowed vlan LIST`` line as IOS prints it (with ``add`` lines).
+
+    >>> wrap_allowed_vlans("switchport trunk allowed vlan 10,20")
+    ['switchport trunk allowed vlan 10,20']
+    """
+    if not text.startswith(_ALLOWED) or text == _ALLOWED + "none":
+        return [text]
+    lines: list[str] = []
+    prefix, parts = _ALLOWED.rstrip(), []  # type: tuple[str, list[str]]
+    for part in text[len(_ALLOWED) :].split(","):
+        if parts and len(f" {prefix} {','.join([*parts, part])}") > IOS_LINE_WIDTH:
+            lines.append(f"{prefix} {','.join(parts)}")
+            prefix, parts = _ALLOWED + "add", []
+        parts.append(part)
+    lines.append(f"{prefix} {','.join(parts)}")
+    return lines
+
+
 DEFAULT_LINES: tuple[str, ...] = ("line con 0", "line vty 0 4", "line vty 5 15")
 IOS_VERSION_LINE = "version 15.2"
 
@@ -97,11 +140,11 @@ class ConfigTree:
     root: ConfigNode = field(default_factory=lambda: ConfigNode(""))
 
     @classmethod
-    def factory_default(cls, hostname: str) -> ConfigTree:
-        """What a switch boots with when it has no startup-config."""
+    def factory_default(cls, hostname: str, ports: tuple[str, ...] = PHYSICAL_PORTS) -> ConfigTree:
+        """What a switch boots with when it has no startup-config: the model's *ports*."""
         tree = cls()
         tree.root.set(f"hostname {hostname}")
-        for port in PHYSICAL_PORTS:
+        for port in ports:
             tree.root.section(f"interface {port}")
         for line in DEFAULT_LINES:
             tree.root.section(line)
@@ -134,7 +177,8 @@ class ConfigTree:
             previous_rank = rank
             yield node.text
             for child in node.sorted_children():
-                yield f" {child.text}"
+                for text in wrap_allowed_vlans(child.text):
+                    yield f" {text}"
             pending_separator = rank not in ios_rules.BLOCK_GROUPS
             if not pending_separator:
                 yield "!"

@@ -8,7 +8,7 @@ import time
 from dataclasses import dataclass
 
 from ksm_switchsim.config_commands import replay
-from ksm_switchsim.config_tree import ConfigTree
+from ksm_switchsim.config_tree import PHYSICAL_PORTS, ConfigTree
 from ksm_switchsim.storage import DeviceStore, write_atomically
 
 log = logging.getLogger(__name__)
@@ -28,16 +28,20 @@ class ReplaceResult:
 class Device:
     """The state of one switch. Sessions hold :attr:`lock` while they read or change it."""
 
-    def __init__(self, store: DeviceStore, factory_hostname: str) -> None:
+    def __init__(
+        self, store: DeviceStore, factory_hostname: str, ports: tuple[str, ...] = PHYSICAL_PORTS
+    ) -> None:
         self.store = store
         self.factory_hostname = factory_hostname
+        #: The front-panel ports of the simulated model (present in every configuration).
+        self.ports = ports
         self.lock = threading.RLock()
         self.booted_at = time.monotonic()
         store.prepare()
         self.running = self._boot()
 
     def _boot(self) -> ConfigTree:
-        tree = ConfigTree.factory_default(self.factory_hostname)
+        tree = ConfigTree.factory_default(self.factory_hostname, self.ports)
         startup = self.store.read_startup_config()
         if startup is not None:
             failed = replay(tree, startup)
@@ -75,7 +79,7 @@ class Device:
         leaves the device unchanged. The root node is swapped in place because open sessions hold
         the tree object.
         """
-        candidate = ConfigTree.factory_default(self.factory_hostname)
+        candidate = ConfigTree.factory_default(self.factory_hostname, self.ports)
         failed = tuple(replay(candidate, text))
         if failed:
             return ReplaceResult(failed)

@@ -164,6 +164,24 @@ def ids_to_vlan_list(ids: Sequence[int]) -> str:
     return ",".join(parts)
 
 
+def ids_to_stp_list(ids: Sequence[int]) -> str:
+    """VLAN ids as IOS prints them in ``spanning-tree vlan``: any run of two or more as a range.
+
+    >>> ids_to_stp_list([110, 111, 130])
+    '110-111,130'
+    """
+    ordered = sorted(set(ids))
+    parts: list[str] = []
+    start = 0
+    while start < len(ordered):
+        end = start
+        while end + 1 < len(ordered) and ordered[end + 1] == ordered[end] + 1:
+            end += 1
+        parts.append(str(ordered[start]) if end == start else f"{ordered[start]}-{ordered[end]}")
+        start = end + 1
+    return ",".join(parts)
+
+
 # --- interface names -----------------------------------------------------------------------------
 
 _INTERFACE_TYPES: Final[tuple[str, ...]] = ("GigabitEthernet", "Vlan")

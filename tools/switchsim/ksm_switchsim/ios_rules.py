@@ -67,6 +67,8 @@ _INTERFACE_KEYS: Final[tuple[_KeyRule, ...]] = (
     (("shutdown",), 1),
     (("spanning-tree", "portfast"), 2),
     (("spanning-tree", "bpduguard"), 2),
+    (("spanning-tree", "guard"), 2),
+    (("storm-control", "broadcast", "level"), 3),
 )
 
 _VLAN_KEYS: Final[tuple[_KeyRule, ...]] = ((("name",), 1),)
@@ -168,8 +170,10 @@ _INTERFACE_CHILD_ORDER: Final[tuple[str, ...]] = (
     "ip address",
     "no ip address",
     "shutdown",
+    "storm-control",
     "spanning-tree portfast",
     "spanning-tree bpduguard",
+    "spanning-tree guard",
 )
 _LINE_CHILD_ORDER: Final[tuple[str, ...]] = (
     "access-class",

@@ -22,6 +22,7 @@ from paramiko.common import (
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from typing_extensions import override
 
+from ksm_switchsim.config_tree import DEFAULT_MODEL, MODEL_PORTS
 from ksm_switchsim.device import Device
 from ksm_switchsim.faults import load_faults
 from ksm_switchsim.session import TerminalSession
@@ -50,6 +51,15 @@ class SimulatorConfig(BaseModel):
     password: SecretStr
     enable_secret: SecretStr
     state_dir: Path
+    #: The switch model whose front-panel ports the device has (see config_tree.MODEL_PORTS).
+    model: str = DEFAULT_MODEL
+
+    @field_validator("model")
+    @classmethod
+    def _known_model(cls, model: str) -> str:
+        if model not in MODEL_PORTS:
+            raise ValueError(f"unknown model {model!r}; known: {', '.join(sorted(MODEL_PORTS))}")
+        return model
 
     @field_validator("address")
     @classmethod
@@ -166,7 +176,7 @@ class SwitchSimulator:
     def __init__(self, config: SimulatorConfig) -> None:
         self.config = config
         store = DeviceStore(config.state_dir)
-        self.device = Device(store, config.hostname)
+        self.device = Device(store, config.hostname, MODEL_PORTS[config.model])
         self._host_key = load_or_create_host_key(store.host_key_path)
         self._stop = threading.Event()
         self._listener: socket.socket | None = None

@@ -1,0 +1,122 @@
+"""Rules about what a platform's device can be given: whatever rendering cannot produce is refused here.
+
+Cisco IOS switches: the ``model:`` must be one whose front-panel ports ksm knows (unused ports are
+shut and parked, so the port table is needed), every listed port must exist on that model, and the
+effective time zone must have an IOS ``clock`` form. The provider's native and parking VLANs must
+be usable on every switch: distinct, not VLAN 1, in no authority's VLAN range.
+"""
+
+from __future__ import annotations
+
+from ksm_provision.errors import Problem
+from ksm_provision.inventory.inventory import Inventory
+from ksm_provision.inventory.models import NetworkDevice, Platform
+from ksm_provision.inventory.settings import merge_settings
+from ksm_provision.network.capabilities import SWITCH_MODELS, model_ports
+from ksm_provision.network.switch_context import IOS_CLOCKS, ios_clock
+from ksm_provision.validate.view import AuthorityView, provider_problem
+
+
+def _known_models() -> str:
+    return ", ".join(sorted(SWITCH_MODELS))
+
+
+def switch_model(view: AuthorityView, i: int, device: NetworkDevice) -> list[Problem]:
+    """A known model (when given) and only ports that model has."""
+    what = f"device '{device.hostname}'"
+    if not device.model:
+        return []
+    ports = model_ports(device.model)
+    if ports is None:
+        return [
+            view.problem(
+                ("network_devices", i, "model"),
+                f"{what}: unknown switch model '{device.model}'; its ports cannot be rendered",
+                f"use one of: {_known_models()}",
+            )
+        ]
+    problems = []
+    known = set(ports)
+    for j, iface in enumerate(device.interfaces):
+        if iface.name not in known:
+            problems.append(
+                view.problem(
+                    ("network_devices", i, "interfaces", j, "name"),
+                    f"{what}: a {device.model} has no port '{iface.name}'",
+                    f"its ports are {ports[0]}..{ports[-1]} (stack member 1)",
+                )
+            )
+    return problems
+
+
+def switch_clock(view: AuthorityView, i: int, device: NetworkDevice) -> list[Problem]:
+    """The effective time zone (provider < authority < site) has an IOS clock form."""
+    site = next((s for s in view.model.sites if s.id == device.site), None)
+    if site is None:
+        return []  # reported by the authority rules
+    layers = [view.provider.defaults, view.model.settings, site.settings]
+    zone = merge_settings(layers).timezone
+    if zone is None or ios_clock(zone) is not None:
+        return []
+    return [
+        view.problem(
+            ("network_devices", i, "site"),
+            f"device '{device.hostname}': time zone '{zone}' (effective at site '{site.id}') has no "
+            "Cisco IOS `clock timezone`/`clock summer-time` form in ksm",
+            f"use one of: {', '.join(sorted(IOS_CLOCKS))}; or set the site's `timezone:`",
+        )
+    ]
+
+
+def ios_devices(view: AuthorityView) -> list[Problem]:
+    problems: list[Problem] = []
+    for i, device in enumerate(view.model.network_devices):
+        if device.platform is Platform.CISCO_IOS:
+            problems += switch_model(view, i, device)
+            problems += switch_clock(view, i, device)
+    return problems
+
+
+def switch_vlans(inventory: Inventory) -> list[Problem]:
+    """The native and parking VLANs are distinct, not 1, and outside every authority's range."""
+    plan = inventory.provider.address_plan
+    problems: list[Problem] = []
+    if plan.native_vlan == plan.parking_vlan:
+        problems.append(
+            provider_problem(
+                inventory,
+                ("address_plan", "parking_vlan"),
+                f"parking_vlan and native_vlan are both {plan.native_vlan}",
+                "use two VLANs, e.g. parking_vlan: 3999, native_vlan: 3998",
+            )
+        )
+    for key, vlan in (("native_vlan", plan.native_vlan), ("parking_vlan", plan.parking_vlan)):
+        if vlan == 1:
+            problems.append(
+                provider_problem(
+                    inventory,
+                    ("address_plan", key),
+                    f"{key} is VLAN 1, the default VLAN of every port",
+                    f"use a VLAN no authority uses, e.g. {3998 if key == 'native_vlan' else 3999}",
+                )
+            )
+        for block in plan.authorities:
+            low, high = block.vlans
+            if low <= vlan <= high:
+                problems.append(
+                    provider_problem(
+                        inventory,
+                        ("address_plan", key),
+                        f"{key} {vlan} lies in the VLAN range {low}-{high} of authority '{block.authority}'",
+                        "use a VLAN outside every authority's range, e.g. 3998 or 3999",
+                    )
+                )
+    return problems
+
+
+def check_devices(inventory: Inventory, views: list[AuthorityView]) -> list[Problem]:
+    """Every device-platform problem of the inventory (hook of :func:`validate_inventory`)."""
+    problems = [p for view in views for p in ios_devices(view)]
+    if any(d.platform is Platform.CISCO_IOS for v in views for d in v.model.network_devices):
+        problems += switch_vlans(inventory)
+    return problems
