@@ -1,4 +1,12 @@
-"""Onboarding a new commune: the next free address block and VLAN range, a minimal authority file.
+"""Onboarding a new commune: everything it needs from the address plan, in a minimal authority file.
+
+Allocated: the next free address block, VLAN range and AS number, and the next free transfer /30
+of the provider core (:func:`ksm_provision.network.core.next_free_transfer`: the first core router
+of ksm.yml with a free /30). The file gets a site router ``<id>-hv-rt01``: the gateway of the
+scaffolded networks, managed at the management network's gateway, and BGP with the core across
+the transfer /30 (the router the second address, the core the first), advertising the block. The
+core router's side of the link is derived from that neighbour, so the core's intended config gains
+the new neighbour without any edit of ksm.yml beyond the address plan entry.
 
 :func:`plan_onboarding` is pure: from the loaded inventory and the text of ``ksm.yml`` it computes
 the new authority file and the new ``ksm.yml`` text (the user's file edited in place: one entry
@@ -21,6 +29,7 @@ from ksm_provision.inventory.loader import load_yaml_text
 from ksm_provision.inventory.models import AddressPlan, ProviderFile
 from ksm_provision.inventory.source import SourceMap
 from ksm_provision.inventory.types import MAX_TEXT, check_identifier, check_safe_text
+from ksm_provision.network.core import next_free_transfer, transfer_ends
 from ksm_provision.validate.spans import ip_text, net_bounds
 
 MAX_VLAN = 4094
@@ -31,9 +40,10 @@ _PLAN_LOC = ("address_plan", "authorities")
 
 AUTHORITY_TEMPLATE = """\
 # yaml-language-server: $schema=../schema/authority.schema.json
-# {name}: scaffolded by `ksm onboard` with the address block {block} and the VLAN ids
-# {vlan_low}-{vlan_high} of the address plan. Add sites, networks, clients (client_ranges for many
-# identical workstations), servers and network devices, then run `ksm validate`.
+# {name}: scaffolded by `ksm onboard` with the address plan's block {block}, VLAN ids
+# {vlan_low}-{vlan_high} and the transfer network {transfer} to the provider core router {core}.
+# Add sites, networks, clients (client_ranges for many identical workstations), servers and
+# network devices, then run `ksm validate`.
 authority:
   id: {aid}
   name: {name_yaml}
@@ -57,12 +67,12 @@ sites:
 
 networks:
   - {{id: hv-clients, site: hv, vlan: {vlan_clients}, name: HV-CLIENTS, subnet: {clients},
-     gateway: {clients_gw}, purpose: clients{dhcp}}}
+     gateway: {clients_gw}, purpose: clients}}
   - {{id: hv-servers, site: hv, vlan: {vlan_servers}, name: HV-SERVER, subnet: {servers},
      gateway: {servers_gw}, purpose: servers}}
   - {{id: hv-mgmt, site: hv, vlan: {vlan_mgmt}, name: HV-MGMT, subnet: {mgmt}, gateway: {mgmt_gw},
      purpose: management}}
-
+{dhcp}
 # client_ranges:              # e.g. 50 identical workstations, {aid}-hv-ws001 ... {aid}-hv-ws050
 #   - name: hv-verwaltung
 #     hostname_pattern: "{aid}-hv-ws{{index:03d}}"
@@ -72,7 +82,27 @@ networks:
 #     first_address: {example_first}
 #     profile: verwaltung
 
+network_devices:
+{router}
 consumes: []
+"""
+
+ROUTER_TEMPLATE = """\
+  - hostname: {hostname}      # site router: gateway of the networks, BGP with the provider core
+    platform: frr
+    role: router
+    site: hv
+    management: {{network: hv-mgmt, address: {mgmt_gw}}}
+    interfaces:
+      - {{name: wan0, mode: routed, address: {wan}, description: Uplink {core_host}}}
+      - {{name: vlan{vlan_clients}, mode: routed, address: {clients_if}, description: HV Clients}}
+      - {{name: vlan{vlan_servers}, mode: routed, address: {servers_if}, description: HV Server}}
+      - {{name: vlan{vlan_mgmt}, mode: routed, address: {mgmt_if}, description: HV Management}}
+    routing:
+      router_id: {mgmt_gw}
+      bgp_neighbors:          # the core router's side of the link ({transfer}) follows from this
+        - {{address: {core_ip}, remote_as: {provider_asn}, description: {core_description}}}
+      advertise: [{block}]
 """
 
 
@@ -84,8 +114,36 @@ class Onboarding:
     block: ipaddress.IPv4Network
     vlans: tuple[int, int]
     asn: int
+    link: CoreLinkPlan
     authority_text: str
     provider_text: str
+
+    @property
+    def router(self) -> str:
+        return site_router(self.authority_id)
+
+
+@dataclass(frozen=True)
+class CoreLinkPlan:
+    """The transfer /30 allocated to the new authority and the core router at its other end."""
+
+    core: str
+    core_description: str
+    network: ipaddress.IPv4Network
+    provider_asn: int
+
+    @property
+    def core_address(self) -> ipaddress.IPv4Address:
+        return transfer_ends(self.network)[0]
+
+    @property
+    def router_address(self) -> ipaddress.IPv4Interface:
+        return ipaddress.IPv4Interface((transfer_ends(self.network)[1], self.network.prefixlen))
+
+
+def site_router(aid: str) -> str:
+    """The scaffolded site router's hostname, e.g. ``hagenow-hv-rt01``."""
+    return f"{aid}-hv-rt01"
 
 
 def check_request(authority_id: str, name: str, ags: str | None) -> None:
@@ -164,6 +222,24 @@ def next_asn(inventory: Inventory) -> int:
     return max(used) + 1
 
 
+def next_core_link(inventory: Inventory) -> CoreLinkPlan:
+    """The next free transfer /30 of the provider core (first core router of ksm.yml with one)."""
+    if not inventory.provider.core_routers:
+        raise KsmError(
+            "ksm.yml lists no core router, so no link to the provider core can be allocated",
+            "describe the core under core_routers, e.g. - {hostname: ksm-core-rt01, router_id: 10.40.0.1, "
+            "transfer: 10.40.100.0/22}",
+        )
+    found = next_free_transfer(inventory)
+    if found is None:
+        raise KsmError(
+            "no free transfer /30 is left in the core routers' transfer ranges",
+            "enlarge a core router's transfer range in ksm.yml or add a core router",
+        )
+    core, network = found
+    return CoreLinkPlan(core.hostname, core.description, network, inventory.provider.provider.bgp_asn)
+
+
 def vault_path(root: Path, aid: str) -> str:
     """Where the authority's vault file goes, as the user would type it."""
     return relative_path(root / "vault" / f"{aid}.yml")
@@ -186,15 +262,22 @@ def render_authority(
     block: ipaddress.IPv4Network,
     vlans: tuple[int, int],
     asn: int,
+    link: CoreLinkPlan,
 ) -> str:
     clients, servers, mgmt = _subnets(block)
     low, _ = net_bounds(clients)
     size = clients.num_addresses
     dhcp = ""
     if size >= 16:
-        dhcp = f",\n     dhcp: {{start: {ip_text(low + size // 2)}, end: {ip_text(low + size - 2)}}}"
+        pool = f"{{start: {ip_text(low + size // 2)}, end: {ip_text(low + size - 2)}}}"
+        dhcp = (
+            "# DHCP for hv-clients: once a server with roles: [dhcp] serves it (dhcp: {serves:\n"
+            f"# [hv-clients]}}), add to the network: dhcp: {pool}\n"
+        )
     step = max(1, (vlans[1] - vlans[0] + 1) // 10)
     example_first = ip_text(low + min(20, max(1, size // 8)))
+    vlan_ids = (vlans[0] + step, vlans[0] + 2 * step, vlans[0] + 9 * step)
+    router = render_router(aid, block, vlan_ids, (clients, servers, mgmt), link)
     return AUTHORITY_TEMPLATE.format(
         aid=aid,
         name=name,
@@ -208,9 +291,9 @@ def render_authority(
         vlan_low=vlans[0],
         vlan_high=vlans[1],
         vault_path=vault_path(inventory.root, aid),
-        vlan_clients=vlans[0] + step,
-        vlan_servers=vlans[0] + 2 * step,
-        vlan_mgmt=vlans[0] + 9 * step,
+        vlan_clients=vlan_ids[0],
+        vlan_servers=vlan_ids[1],
+        vlan_mgmt=vlan_ids[2],
         clients=clients,
         clients_gw=ip_text(low + 1),
         servers=servers,
@@ -219,6 +302,42 @@ def render_authority(
         mgmt_gw=ip_text(net_bounds(mgmt)[0] + 1),
         dhcp=dhcp,
         example_first=example_first,
+        router=router,
+        transfer=link.network,
+        core=link.core,
+    )
+
+
+def _gateway(net: ipaddress.IPv4Network) -> ipaddress.IPv4Interface:
+    """The gateway (first usable address) of a scaffolded network, with its prefix."""
+    return ipaddress.IPv4Interface((net_bounds(net)[0] + 1, net.prefixlen))
+
+
+def render_router(
+    aid: str,
+    block: ipaddress.IPv4Network,
+    vlan_ids: tuple[int, int, int],
+    nets: tuple[ipaddress.IPv4Network, ipaddress.IPv4Network, ipaddress.IPv4Network],
+    link: CoreLinkPlan,
+) -> str:
+    """The site router's entry: gateway of *nets* (clients, servers, management), BGP to the core."""
+    clients, servers, mgmt = (_gateway(net) for net in nets)
+    return ROUTER_TEMPLATE.format(
+        hostname=site_router(aid),
+        mgmt_gw=mgmt.ip,
+        wan=link.router_address,
+        core_host=link.core,
+        vlan_clients=vlan_ids[0],
+        vlan_servers=vlan_ids[1],
+        vlan_mgmt=vlan_ids[2],
+        clients_if=clients,
+        servers_if=servers,
+        mgmt_if=mgmt,
+        transfer=link.network,
+        core_ip=link.core_address,
+        provider_asn=link.provider_asn,
+        core_description=json.dumps(link.core_description or link.core, ensure_ascii=False),
+        block=block,
     )
 
 
@@ -293,12 +412,13 @@ def plan_onboarding(
     block = next_free_block(plan)
     vlans = next_vlan_range(plan)
     asn = next_asn(inventory)
-    authority_text = render_authority(inventory, aid, name, ags, block, vlans, asn)
+    link = next_core_link(inventory)
+    authority_text = render_authority(inventory, aid, name, ags, block, vlans, asn, link)
     provider_text_new = insert_plan_entry(
         provider_text, inventory.provider_source, len(plan.authorities), aid, block, vlans
     )
     check_provider_edit(inventory.provider, provider_text_new, aid)
-    return Onboarding(aid, block, vlans, asn, authority_text, provider_text_new)
+    return Onboarding(aid, block, vlans, asn, link, authority_text, provider_text_new)
 
 
 def write_onboarding(root: Path, onboarding: Onboarding, check: Callable[[Path], list[Problem]]) -> Path:

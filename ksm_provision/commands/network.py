@@ -25,6 +25,7 @@ from ksm_provision.commands.hosts import parse_vault_files, vault_option
 from ksm_provision.commands.progress import task_progress
 from ksm_provision.errors import EXIT_FAILURE
 from ksm_provision.network.backup import backup_path
+from ksm_provision.network.core import CORE_DIR, core_config_path, render_core
 from ksm_provision.network.intended import render_all
 from ksm_provision.network.pipeline import DEFAULT_WORKERS, DeviceRunOptions, backup_devices
 from ksm_provision.network.session import Timeouts
@@ -54,7 +55,11 @@ timeout_option = click.option(
 )
 @pass_context
 def render_network(ctx: CliContext, authorities: tuple[str, ...], out: Path) -> None:
-    """Write each device's intended config to OUT/<authority>/<device>.conf (secrets as ********)."""
+    """Write each device's intended config to OUT/<authority>/<device>.conf (secrets as ********).
+
+    Without --authority also each provider core router's to OUT/_core/<router>.conf: it peers with
+    every authority, so it is rendered only from the whole inventory (and never pushed by ksm).
+    """
     inventory = ctx.scoped(authorities)
     configs = render_all(inventory)
     for device in inventory.devices:
@@ -62,6 +67,19 @@ def render_network(ctx: CliContext, authorities: tuple[str, ...], out: Path) -> 
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(configs[device.hostname], encoding="utf-8")
     echo(f"wrote {len(configs)} device configs to {out}")
+    if authorities:
+        if inventory.provider.core_routers:
+            echo(
+                "core router configs not written: they peer with every authority (render without --authority)"
+            )
+        return
+    core = render_core(inventory)
+    for hostname, text in core.items():
+        path = core_config_path(out, hostname)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    if core:
+        echo(f"wrote {len(core)} core router config(s) to {out / CORE_DIR} (rendered for review, not pushed)")
 
 
 @click.group("network")

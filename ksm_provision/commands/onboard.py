@@ -26,7 +26,10 @@ def _problems(root: Path) -> list[Problem]:
 )
 @pass_context
 def onboard(ctx: CliContext, authority_id: str, name: str, ags: str | None) -> None:
-    """Write ID.yml for a new commune with the next free address block and VLAN range.
+    """Write ID.yml for a new commune: next free address block, VLAN range, AS and core link.
+
+    The file holds a site router on the next free transfer /30 of the provider core with its BGP
+    peering to the core; the core router's side follows from it.
 
     Also adds the authority to address_plan.authorities in ksm.yml (one entry inserted, the rest of
     the file untouched). The new file passes `ksm validate` as it is.
@@ -43,11 +46,16 @@ def onboard(ctx: CliContext, authority_id: str, name: str, ags: str | None) -> N
     provider_text = (root / PROVIDER_FILE).read_text(encoding="utf-8")
     onboarding = plan_onboarding(inventory, provider_text, authority_id, name, ags)
     written = write_onboarding(root, onboarding, _problems)
+    link = onboarding.link
     click.echo(
         f"wrote {relative_path(written)}: block {onboarding.block}, VLANs "
         f"{onboarding.vlans[0]}-{onboarding.vlans[1]}, "
         f"AS {onboarding.asn}\n"
+        f"core link: transfer network {link.network}: core router {link.core} at {link.core_address} "
+        f"(AS {link.provider_asn}), site router {onboarding.router} wan0 at {link.router_address}\n"
         f"added '{authority_id}' to address_plan.authorities in {relative_path(root / PROVIDER_FILE)}\n"
+        f"the core router's config gains the neighbour {link.router_address.ip} (AS {onboarding.asn}): "
+        "see `ksm render network`\n"
         "next steps:\n"
         f"  1. ansible-vault create --vault-id {authority_id}@prompt {vault_path(root, authority_id)}\n"
         "     (keys: network_password, network_enable_secret, snmp_auth, snmp_priv)\n"

@@ -1,7 +1,8 @@
 """Onboarding a new commune end to end, as the onboarding engineer would (issue: change workflow).
 
-`ksm onboard`, then add a site, clients and a switch to the one new file, validate, and plan, apply
-and verify it on its own lab twin. No code change, one inventory file (plus its vault).
+`ksm onboard` (which also allocates the link to the provider core and writes the site router), then
+add a site, clients and a switch to the one new file, validate, see the core gain the neighbour,
+and plan, apply and verify it on its own lab twin. No code change, one inventory file (plus its vault).
 """
 
 from __future__ import annotations
@@ -20,11 +21,12 @@ from tests.integration.lab_helpers import ksm, ksm_json
 pytestmark = [pytest.mark.lab, pytest.mark.slow, pytest.mark.integration]
 
 COMMUNE = "boizenburg"
-ADDITIONS = """
+SITE = """
   - id: bauhof
     name: "Städtischer Bauhof"
     address: "Gewerbestraße 3, 19258 Boizenburg/Elbe"
-
+"""
+HOSTS = """
 client_ranges:
   - name: hv-verwaltung
     hostname_pattern: "bzb-hv-ws{index:02d}"
@@ -41,9 +43,9 @@ clients:
     address: 10.43.2.20
     mac: 52:54:00:43:02:14
     profile: verwaltung
-
-network_devices:
-  - hostname: bzb-hv-sw01
+"""
+#: Added to the scaffolded network_devices, after the site router that `ksm onboard` wrote.
+SWITCH = """  - hostname: bzb-hv-sw01
     platform: cisco_ios
     role: access_switch
     site: hv
@@ -110,19 +112,33 @@ def test_add_site_clients_and_switch_then_validate(commune: dict[str, str]) -> N
     inventory = Path(commune["inventory"])
     path = inventory / f"{COMMUNE}.yml"
     text = path.read_text(encoding="utf-8")
-    text = text.replace("\nnetworks:\n", ADDITIONS.split("\nclient_ranges:")[0] + "\n\nnetworks:\n", 1)
-    text = text.replace(
-        "\nconsumes: []",
-        "\n"
-        + BAUHOF_NETWORK
-        + "\nclient_ranges:"
-        + ADDITIONS.split("\nclient_ranges:")[1]
-        + "\nconsumes: []",
-    )
+    for anchor, added in (
+        ("\nnetworks:\n", SITE + "\nnetworks:\n"),
+        ("\nnetwork_devices:\n", "\n" + BAUHOF_NETWORK + HOSTS + "\nnetwork_devices:\n"),
+        ("\n\nconsumes: []", "\n" + SWITCH + "\nconsumes: []"),
+    ):
+        assert text.count(anchor) == 1, anchor
+        text = text.replace(anchor, added)
     path.write_text(text, encoding="utf-8")
     _write_vault(inventory, Path(commune["passwords"]))
     summary = ksm_json(commune, "validate")
     assert summary["valid"] is True and COMMUNE in summary["authorities"]
+
+
+def test_the_core_gains_the_new_neighbour(commune: dict[str, str], tmp_path: Path) -> None:
+    """`ksm render network` writes the core router's config with the commune's neighbour and its
+    inbound prefix list; FRR's parser accepts it and the commune's router config."""
+    from tests.unit.test_frr_parser import VTYSH, frr_check
+
+    ksm(commune, "render", "network", "--out", str(tmp_path))
+    core = (tmp_path / "_core" / "ksm-core-rt01.conf").read_text(encoding="utf-8").splitlines()
+    assert " neighbor 10.40.100.2 remote-as 65103" in core
+    assert "  neighbor 10.40.100.2 prefix-list FROM-BOIZENBURG in" in core
+    assert "ip prefix-list FROM-BOIZENBURG seq 10 permit 10.43.0.0/16 le 32" in core
+    if VTYSH is None:
+        pytest.skip("FRR (vtysh) is not installed")
+    for path in (tmp_path / "_core" / "ksm-core-rt01.conf", tmp_path / COMMUNE / f"{COMMUNE}-hv-rt01.conf"):
+        assert frr_check(path) is None
 
 
 def test_plan_apply_verify_on_its_lab_twin(commune: dict[str, str]) -> None:
@@ -133,7 +149,8 @@ def test_plan_apply_verify_on_its_lab_twin(commune: dict[str, str]) -> None:
     assert "bzb-hv-sw01" in plan.stdout and "bzb-" in plan.stdout
     applied = ksm_json(commune, "apply", "--authority", COMMUNE, "--target", "lab")
     assert applied["hosts"]["hosts"] and not applied["hosts"]["hosts"][0]["failed"]
-    assert [d["status"] for d in applied["devices"]["devices"]] == ["changed"]
+    statuses = {d["hostname"]: d["status"] for d in applied["devices"]["devices"]}
+    assert statuses == {f"{COMMUNE}-hv-rt01": "changed", "bzb-hv-sw01": "changed"}
     verified = ksm_json(commune, "verify", "--authority", COMMUNE, "--target", "lab")
     assert verified["passed"], [c for c in verified["checks"] if not c["passed"]]
     ksm(commune, "plan", "--authority", COMMUNE, "--target", "lab", "--detailed-exitcode")

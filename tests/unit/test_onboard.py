@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,13 @@ from ksm_provision.errors import KsmError, UsageError
 from ksm_provision.inventory.inventory import load_inventory
 from ksm_provision.inventory.loader import load_yaml_text
 from ksm_provision.inventory.models import AddressPlan
-from ksm_provision.onboard import insert_plan_entry, next_free_block, next_vlan_range, plan_onboarding
+from ksm_provision.onboard import (
+    insert_plan_entry,
+    next_core_link,
+    next_free_block,
+    next_vlan_range,
+    plan_onboarding,
+)
 from ksm_provision.validate import validate_inventory
 
 REPO = Path(__file__).resolve().parents[2]
@@ -214,3 +221,82 @@ def test_the_longest_accepted_name_gives_a_valid_file(inventory_copy: Path) -> N
     (inventory_copy / "neu.yml").write_text(result.authority_text, encoding="utf-8")
     (inventory_copy / "ksm.yml").write_text(result.provider_text, encoding="utf-8")
     assert validate_inventory(load_inventory(inventory_copy), vault_files=False) == []
+
+
+def test_onboarding_allocates_the_core_link_and_the_core_gains_the_neighbour(
+    inventory_copy: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """Onboard into a copy of the samples: the site router peers with the core over the next free
+    transfer /30, the core's config gains the neighbour with the new AS and its own prefix list, and
+    FRR's parser accepts both configs."""
+    from ksm_provision.network.core import render_core
+    from ksm_provision.network.intended import render_all
+    from tests.unit.test_frr_parser import VTYSH, frr_check
+
+    before = render_core(load_inventory(inventory_copy))["ksm-core-rt01"]
+    code, out, err = run(
+        ["--inventory", str(inventory_copy), "onboard", "hagenow", "--name", "Stadt Hagenow"], capsys
+    )
+    assert (code, err) == (0, "")
+    assert (
+        "core link: transfer network 10.40.100.0/30: core router ksm-core-rt01 at 10.40.100.1 (AS 65000), "
+        "site router hagenow-hv-rt01 wan0 at 10.40.100.2/30"
+    ) in out
+    assert "block 10.43.0.0/16, VLANs 300-399, AS 65103" in out
+    create_vault_stand_in(inventory_copy, "hagenow")
+    inventory = load_inventory(inventory_copy)
+    assert validate_inventory(inventory) == []
+
+    router = inventory.authorities["hagenow"].network_devices[0]
+    assert (router.hostname, router.platform, router.role) == ("hagenow-hv-rt01", "frr", "router")
+    assert router.routing is not None
+    assert [(str(n.address), n.remote_as) for n in router.routing.bgp_neighbors] == [("10.40.100.1", 65000)]
+    assert router.routing.advertise == [ipaddress.IPv4Network("10.43.0.0/16")]
+    assert str(router.management.address) == "10.43.255.1" == str(router.routing.router_id)
+
+    after = render_core(inventory)["ksm-core-rt01"]
+    added = set(after.splitlines()) - set(before.splitlines())
+    assert added == {
+        "interface tr0",
+        " description hagenow hagenow-hv-rt01 wan0",
+        " ip address 10.40.100.1/30",
+        " neighbor 10.40.100.2 remote-as 65103",
+        " neighbor 10.40.100.2 description Stadt Hagenow",
+        "  neighbor 10.40.100.2 default-originate",
+        "  neighbor 10.40.100.2 prefix-list FROM-HAGENOW in",
+        "  neighbor 10.40.100.2 prefix-list TO-AUTHORITIES out",
+        "ip prefix-list FROM-HAGENOW seq 10 permit 10.43.0.0/16 le 32",
+    }
+    assert set(before.splitlines()) <= set(after.splitlines())
+
+    site = render_all(inventory.select(["hagenow"]))["hagenow-hv-rt01"]
+    assert " neighbor 10.40.100.1 remote-as 65000" in site.splitlines()
+    if VTYSH is None:
+        pytest.skip("FRR (vtysh) is not installed")
+    for name, text in (("core", after), ("site", site)):
+        path = tmp_path / f"{name}.conf"
+        path.write_text(text, encoding="utf-8")
+        assert frr_check(path) is None
+
+
+def test_without_a_core_router_onboarding_stops(
+    inventory_copy: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = (inventory_copy / "ksm.yml").read_text(encoding="utf-8")
+    start = text.index("\ncore_routers:")
+    (inventory_copy / "ksm.yml").write_text(text[:start] + "\n", encoding="utf-8")
+    before = {p.name: p.read_bytes() for p in inventory_copy.glob("*.yml")}
+    code, out, err = run(["--inventory", str(inventory_copy), "onboard", "neu", "--name", "Neu"], capsys)
+    assert code == 1 and "Traceback" not in out + err
+    assert "ksm.yml lists no core router" in err
+    assert {p.name: p.read_bytes() for p in inventory_copy.glob("*.yml")} == before
+
+
+def test_a_full_transfer_range_stops_onboarding(inventory_copy: Path) -> None:
+    inventory = load_inventory(inventory_copy)
+    full = inventory.provider.core_routers[0].model_copy(
+        update={"transfer": ipaddress.IPv4Network("10.40.101.0/30")}
+    )
+    provider = inventory.provider.model_copy(update={"core_routers": [full]})
+    with pytest.raises(KsmError, match="no free transfer /30"):
+        next_core_link(replace(inventory, provider=provider))
