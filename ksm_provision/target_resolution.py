@@ -11,8 +11,10 @@ from collections.abc import Collection
 
 from ksm_provision.errors import ConnectionFailedError
 from ksm_provision.hostkeys import known_hosts_file
-from ksm_provision.inventory.hosts import Device
+from ksm_provision.inventory.hosts import Device, Host
 from ksm_provision.inventory.inventory import Inventory
+from ksm_provision.inventory.models import ClientRange
+from ksm_provision.render.gateway_vars import gateway_hosts
 from ksm_provision.safety import check_address
 from ksm_provision.targets import (
     DEVICE_SESSION,
@@ -23,6 +25,17 @@ from ksm_provision.targets import (
     TargetResolver,
 )
 from ksm_provision.vault import NetworkSecrets
+
+
+def _host_address(inventory: Inventory, host: Host) -> str:
+    """Where a host is reached: its address, or for a client-range member its DNS name.
+
+    Range members lease from their network's dynamic pool, so which PC holds which pool address is
+    not known in advance; the authority's DNS must resolve ``<hostname>.<authority domain>``.
+    """
+    if isinstance(host.entry, ClientRange):
+        return f"{host.hostname}.{inventory.authorities[host.authority].authority.domain}"
+    return str(host.address)
 
 
 class ProductionTargets:
@@ -39,9 +52,10 @@ class ProductionTargets:
     def hosts(self, inventory: Inventory, only: Collection[str] | None = None) -> dict[str, Connection]:
         connections = {
             h.hostname: Connection(
-                address=str(h.address), known_hosts=str(known_hosts_file(inventory.root, h.authority))
+                address=_host_address(inventory, h),
+                known_hosts=str(known_hosts_file(inventory.root, h.authority)),
             )
-            for h in inventory.hosts
+            for h in [*inventory.hosts, *gateway_hosts(inventory)]  # routers' Linux sides: management address
             if only is None or h.hostname in only
         }
         for connection in connections.values():

@@ -22,6 +22,7 @@ from ksm_provision.commands.common import (
 from ksm_provision.errors import EXIT_FAILURE, relative_path
 from ksm_provision.hostkeys import KnownHosts, Node, compare, known_hosts_file, scan
 from ksm_provision.inventory.inventory import Inventory
+from ksm_provision.render.gateway_vars import gateway_hosts
 from ksm_provision.targets import Target
 
 
@@ -41,7 +42,7 @@ def lab_nodes(inventory: Inventory) -> list[tuple[Node, Path]]:
 
     lab = LabTargets()
     known_hosts = lab.lab.config.known_hosts_file
-    authority_of = {h.hostname: h.authority for h in inventory.hosts}
+    authority_of = {h.hostname: h.authority for h in [*inventory.hosts, *gateway_hosts(inventory)]}
     nodes = [Node(name, authority_of[name], c.address, c.port) for name, c in lab.hosts(inventory).items()]
     for device in inventory.devices:
         endpoint = lab.stand_in(device)

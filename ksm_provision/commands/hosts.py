@@ -25,6 +25,7 @@ from ksm_provision.errors import EXIT_FAILURE
 from ksm_provision.playbook.pipeline import verify_hosts
 from ksm_provision.playbook.scope import host_scope
 from ksm_provision.render.ansible_inventory import write_ansible_inventory
+from ksm_provision.render.gateway_vars import gateway_hosts
 from ksm_provision.target_resolution import resolver_for
 from ksm_provision.targets import Target
 from ksm_provision.verify.runner import VerifyResult
@@ -44,7 +45,7 @@ forks_option = click.option(
 def render_ansible(ctx: CliContext, authorities: tuple[str, ...], out: Path) -> None:
     """Write a static hosts.yml with host_vars (production addresses) to OUT."""
     inventory = ctx.scoped(authorities)
-    hosts_file = write_ansible_inventory(inventory, inventory.hosts, out)
+    hosts_file = write_ansible_inventory(inventory, [*inventory.hosts, *gateway_hosts(inventory)], out)
     echo(f"wrote {hosts_file} with {len(inventory.hosts)} hosts")
 
 

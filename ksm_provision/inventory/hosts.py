@@ -17,6 +17,8 @@ class HostKind(StrEnum):
 
 @dataclass(frozen=True)
 class Host:
+    """One host. *mac* is the inventory's MAC (``clients:``/``servers:``), None for range members."""
+
     hostname: str
     authority: str
     site: str
@@ -44,15 +46,6 @@ class Device:
     authority: str
     loc: Loc
     model: NetworkDevice
-
-
-def mac_for_address(address: ipaddress.IPv4Address) -> str:
-    """Deterministic locally administered MAC for a range client.
-
-    >>> mac_for_address(ipaddress.IPv4Address("10.10.10.20"))
-    '02:00:0a:0a:0a:14'
-    """
-    return "02:00:" + ":".join(f"{octet:02x}" for octet in address.packed)
 
 
 def expand_range(entry: ClientRange) -> list[tuple[str, ipaddress.IPv4Address]]:
@@ -109,7 +102,7 @@ def authority_hosts(authority: AuthorityFile) -> list[Host]:
                     entry.site,
                     HostKind.CLIENT,
                     address,
-                    mac_for_address(address),
+                    None,  # unknown: range clients lease from their network's DHCP pool (no reservation)
                     entry.network,
                     entry.profile,
                     (),

@@ -287,8 +287,9 @@ class Client(KsmModel):
 class ClientRange(KsmModel):
     """Many identical client PCs from one entry, expanded deterministically.
 
-    Host ``i`` (0-based) is ``hostname_pattern.format(index=start + i)`` at ``first_address + i``;
-    its MAC is locally administered and derived from its address (02:00 + the four octets).
+    Host ``i`` (0-based) is ``hostname_pattern.format(index=start + i)`` at ``first_address + i``.
+    Members have no MAC in the inventory: the range is a dynamic DHCP pool of its network, and in
+    production ksm reaches a member by its DNS name (``<hostname>.<authority domain>``).
     """
 
     name: Identifier

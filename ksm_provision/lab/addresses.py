@@ -1,7 +1,8 @@
 """Loopback addresses of lab nodes: the lab never uses anything outside 127.0.0.0/8.
 
 Plan (instance 0): hosts ``127.100.<authority-index>.<n>``, routers ``127.101.<a>.<n>``, switches
-``127.102.<a>.<n>``. A second lab on the same machine (instance *k*, e.g. the test suite's) adds
+``127.102.<a>.<n>``, routers' Linux sides (gateways) ``127.103.<a>.<n>`` (the *n* of their router).
+A second lab on the same machine (instance *k*, e.g. the test suite's) adds
 ``10 * k`` to the second octet, so two labs never share an address.
 """
 
@@ -12,7 +13,7 @@ from ipaddress import IPv4Address, IPv4Network
 from ksm_provision.errors import LabError
 
 LOOPBACK = IPv4Network("127.0.0.0/8")
-KIND_OCTET: dict[str, int] = {"host": 100, "router": 101, "switch": 102}
+KIND_OCTET: dict[str, int] = {"host": 100, "router": 101, "switch": 102, "gateway": 103}
 MAX_INSTANCE = 15
 
 

@@ -3,7 +3,8 @@
 ``up(specs)`` converges the lab to exactly *specs*: missing nodes are built, broken ones repaired
 (a dead sshd restarted, a missing mount remounted), nodes whose spec changed are rebuilt, nodes no
 longer wanted are removed. Nodes are built in parallel. ``down()`` removes everything the state
-records: processes, mounts, network namespaces, users, files.
+records: processes, mounts, network namespaces, users, files. Gateways (a router's Linux side) are
+built after every other node, since each enters its router's network namespace.
 """
 
 from __future__ import annotations
@@ -34,6 +35,10 @@ from ksm_provision.lab.state import (
 )
 
 DEFAULT_WORKERS = 8
+#: Nodes that are an overlay of the cached root filesystem (hosts, and gateways: a router's Linux side).
+_ROOTFS_KINDS = (NodeKind.HOST, NodeKind.GATEWAY)
+#: Where ``ip netns`` keeps the network namespace files.
+NETNS_DIR = Path("/run/netns")
 T = TypeVar("T")
 R = TypeVar("R")
 
@@ -122,7 +127,8 @@ class Lab:
             raise LabError(f"no lab in {self.config.lab_dir}", hint="run 'ksm lab up' first")
         if name in state.nodes:
             return state.nodes[name]
-        for node in state.nodes.values():
+        # a router's name finds the router (its CLI) before its gateway (its Linux side)
+        for node in sorted(state.nodes.values(), key=lambda n: n.spec.kind is NodeKind.GATEWAY):
             if name in node.spec.represents or name == node.spec.hostname:
                 return node
         raise LabError(
@@ -146,6 +152,8 @@ class Lab:
         problems: list[str]
         if node.spec.kind is NodeKind.HOST:
             problems = hosts.host_problems(node)
+        elif node.spec.kind is NodeKind.GATEWAY:
+            problems = hosts.host_problems(node, self._gateway_netns(node.spec))
         elif node.spec.kind is NodeKind.ROUTER:
             problems = routers.router_problems(node, self.config)
         else:
@@ -186,7 +194,7 @@ class Lab:
             key_file = credentials.ensure_key(self.config.key_file)
             base = (
                 rootfs.ensure_rootfs(cache=self._cache)
-                if any(s.kind is NodeKind.HOST for s in specs)
+                if any(s.kind in _ROOTFS_KINDS for s in specs)
                 else None
             )
 
@@ -197,9 +205,11 @@ class Lab:
                 log = ResourceLog(node, store.put)
                 store.put(node)
                 try:
-                    if spec.kind is NodeKind.HOST:
+                    if spec.kind in _ROOTFS_KINDS:
                         assert base is not None
-                        hosts.ensure_host(log, rootfs=base, key_file=key_file)
+                        hosts.ensure_host(
+                            log, rootfs=base, key_file=key_file, netns_file=self._gateway_netns(spec)
+                        )
                     elif spec.kind is NodeKind.ROUTER:
                         routers.ensure_router(log, config=self.config)
                     else:
@@ -208,7 +218,12 @@ class Lab:
                     return f"{spec.name}: {exc}"
                 return None
 
-            failures = [f for f in self._parallel(list(specs), build, workers=workers) if f]
+            # gateways enter their routers' network namespaces: routers first
+            first = [s for s in specs if s.kind is not NodeKind.GATEWAY]
+            then = [s for s in specs if s.kind is NodeKind.GATEWAY]
+            failures = [
+                f for batch in (first, then) for f in self._parallel(batch, build, workers=workers) if f
+            ]
             self._write_known_hosts(store.state)
         if failures:
             raise LabError(
@@ -251,6 +266,14 @@ class Lab:
 
     # ------------------------------------------------------------------ helpers
 
+    def _gateway_netns(self, spec: LabNodeSpec) -> Path | None:
+        """A gateway's router's network namespace file; None for every other kind of node."""
+        if spec.kind is not NodeKind.GATEWAY:
+            return None
+        if spec.router is None:
+            raise LabError(f"lab gateway {spec.name} names no router", hint="plan the lab again")
+        return NETNS_DIR / self.config.netns(spec.router)
+
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:
         """One ``up``/``down`` at a time per lab directory."""
@@ -281,7 +304,7 @@ class Lab:
         for node in sorted(state.nodes.values(), key=lambda n: n.spec.name):
             spec = node.spec
             key = (
-                hosts.host_public_key(node) if spec.kind is NodeKind.HOST else routers.router_public_key(node)
+                hosts.host_public_key(node) if spec.kind in _ROOTFS_KINDS else routers.router_public_key(node)
             )
             if key:
                 where = spec.address if spec.port == 22 else f"[{spec.address}]:{spec.port}"
@@ -303,7 +326,14 @@ def _check_specs(specs: Sequence[LabNodeSpec]) -> None:
         ("address", [f"{s.address}:{s.port}" for s in specs]),
     ):
         problems += [f"{label} {v} is used by {n} nodes" for v, n in Counter(values).items() if n > 1]
+    routers = {s.name for s in specs if s.kind is NodeKind.ROUTER}
+    problems += [
+        f"gateway {s.name} names router {s.router!r}, which is not a router of the list"
+        for s in specs
+        if s.kind is NodeKind.GATEWAY and s.router not in routers
+    ]
     if problems:
         raise LabError(
-            "invalid lab node list: " + "; ".join(problems), hint="every node needs its own name and address"
+            "invalid lab node list: " + "; ".join(problems),
+            hint="every node needs its own name and address, every gateway its router",
         )

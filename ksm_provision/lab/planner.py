@@ -5,7 +5,8 @@ Hosts: one lab host per distinct (authority, server role set or client profile),
 ``hosts_per_authority`` per authority, taken alternately from server groups and client groups (in
 inventory order) so both kinds are covered; groups beyond the cap are reported as unrepresented.
 Network devices: every one of the chosen authorities; platform ``frr`` becomes a router,
-``cisco_ios`` a switch.
+``cisco_ios`` a switch. Every FRR router also gets a gateway: a lab host for the router's Linux side
+(nftables, DHCP relay) whose commands run in the router's network namespace.
 
 Addresses come from :mod:`ksm_provision.lab.addresses`; the authority index is the authority's
 position in the provider address plan, so it stays put when authorities are added.
@@ -24,6 +25,7 @@ from ksm_provision.inventory.inventory import Inventory
 from ksm_provision.inventory.models import Platform
 from ksm_provision.lab.addresses import node_address
 from ksm_provision.lab.state import LabModel, LabNodeSpec, NodeKind
+from ksm_provision.render.gateway_vars import GATEWAY_OS, is_gateway_device
 
 DEFAULT_HOSTS_PER_AUTHORITY = 8  # the samples have 7 kinds of host per authority
 _LINUX_LINK = re.compile(r"^[A-Za-z0-9_.-]{1,15}$")
@@ -57,6 +59,21 @@ def node_name(hostname: str) -> str:
         return name
     digest = hashlib.sha256(hostname.encode()).hexdigest()[:6]
     return f"{name[:35].strip('-')}-{digest}"
+
+
+def _gateway_spec(router: LabNodeSpec, index: int, n: int, instance: int) -> LabNodeSpec:
+    """The lab host of *router*'s Linux side: same host name, its own address, the router's netns."""
+    return LabNodeSpec(
+        name=node_name(f"{router.hostname}-gw"),
+        kind=NodeKind.GATEWAY,
+        authority=router.authority,
+        address=node_address(NodeKind.GATEWAY.value, index, n, instance),
+        port=router.port,
+        represents=(router.hostname,),
+        platform=GATEWAY_OS,
+        hostname=router.hostname,
+        router=router.name,
+    )
 
 
 def _host_groups(hosts: list[Host]) -> list[list[Host]]:
@@ -128,17 +145,19 @@ def plan_lab(
                         f"interface {bad[0]!r}, which cannot be a Linux link in the lab",
                         hint="FRR interfaces are Linux names of at most 15 characters, e.g. eth1, vlan110",
                     )
-            specs.append(
-                LabNodeSpec(
-                    name=node_name(device.hostname),
-                    kind=kind,
-                    authority=authority,
-                    address=node_address(kind.value, index, counters[kind], instance),
-                    port=port,
-                    represents=(device.hostname,),
-                    platform=device.model.platform.value,
-                    hostname=device.hostname,
-                    interfaces=interfaces,
-                )
+            spec = LabNodeSpec(
+                name=node_name(device.hostname),
+                kind=kind,
+                authority=authority,
+                address=node_address(kind.value, index, counters[kind], instance),
+                port=port,
+                represents=(device.hostname,),
+                platform=device.model.platform.value,
+                model=device.model.model if kind is NodeKind.SWITCH else "",
+                hostname=device.hostname,
+                interfaces=interfaces,
             )
+            specs.append(spec)
+            if kind is NodeKind.ROUTER and is_gateway_device(device):
+                specs.append(_gateway_spec(spec, index, counters[kind], instance))
     return LabPlan(specs=tuple(specs), unrepresented=tuple(unrepresented))

@@ -25,7 +25,7 @@ from ksm_provision.lab import system
 SUITE = "bookworm"
 DEFAULT_CACHE = Path("/var/cache/ksm-provision")
 #: Bump when the post-debootstrap steps change, so cached trees are rebuilt.
-RECIPE_VERSION = 1
+RECIPE_VERSION = 2
 #: What the Ansible roles install with ``state=present``: baked in so applies stay offline and fast.
 PACKAGES: tuple[str, ...] = (
     "python3",
@@ -39,6 +39,8 @@ PACKAGES: tuple[str, ...] = (
     "unattended-upgrades",
     "samba",
     "isc-dhcp-server",
+    "isc-dhcp-relay",
+    "nftables",
     "cups-client",
     "hunspell-de-de",
     "ca-certificates",

@@ -36,13 +36,16 @@ class NodeKind(StrEnum):
     HOST = "host"
     ROUTER = "router"
     SWITCH = "switch"
+    #: The Linux side of a router: a lab host whose commands run in the router's network namespace.
+    GATEWAY = "gateway"
 
 
 class LabNodeSpec(LabModel):
     """One stand-in the lab should run.
 
     ``represents`` lists the inventory hostnames this node stands in for (one lab host can stand in
-    for hundreds of identical clients).
+    for hundreds of identical clients). A gateway names its ``router``: the router node whose
+    network namespace every command on the gateway runs in.
     """
 
     name: NodeName
@@ -52,8 +55,11 @@ class LabNodeSpec(LabModel):
     port: Annotated[int, Field(ge=1, le=65535)] = 22
     represents: tuple[str, ...] = ()
     platform: str = ""
+    #: A switch's hardware model (the simulator presents that model's ports); "" when not given.
+    model: str = ""
     hostname: HostName
     interfaces: tuple[LinkName, ...] = ()
+    router: NodeName | None = None
 
     @field_validator("address")
     @classmethod

@@ -70,6 +70,7 @@ def ensure_switch(node: ResourceLog, *, config: LabConfig) -> None:
         "--listen", spec.address, "--port", str(spec.port),
         "--hostname", spec.hostname, "--username", USERNAME,
         "--state-dir", state_dir(node.node),
+        *(["--model", spec.model] if spec.model else []),
     ]  # fmt: skip
     log = node_dir / "switchsim.log"
     ref = system.spawn_detached(

@@ -2,7 +2,9 @@
 
 One lab stand-in can represent many inventory hosts (identical clients); a run then reaches the
 first host it represents, through the stand-in. A device's stand-in must belong to the device's
-own authority. Every address passes the lab-only guard like production's.
+own authority. A router's Linux side (its gateway host, Ansible group ``gateways``) is reached
+through the router's gateway node, whose logins run in the router's network namespace. Every address
+passes the lab-only guard like production's.
 """
 
 from __future__ import annotations
@@ -15,9 +17,14 @@ from ksm_provision.inventory.hosts import Device
 from ksm_provision.inventory.inventory import Inventory
 from ksm_provision.lab.manager import Lab
 from ksm_provision.lab.state import LabState, NodeKind
+from ksm_provision.render.gateway_vars import gateway_hosts
 from ksm_provision.safety import check_address
 from ksm_provision.targets import DEVICE_SESSION, HOST_CONNECTION, Connection, DeviceEndpoint, Target
 from ksm_provision.vault import NetworkSecrets
+
+#: Stand-ins Ansible reaches (hosts, and gateways: routers' Linux sides) and device stand-ins.
+_HOST_KINDS = (NodeKind.HOST, NodeKind.GATEWAY)
+_DEVICE_KINDS = (NodeKind.ROUTER, NodeKind.SWITCH)
 
 
 class LabTargets:
@@ -40,11 +47,13 @@ class LabTargets:
         """Representative inventory host -> its stand-in, for the authorities of *inventory*."""
         known_hosts = self.lab.config.known_hosts_file  # written by `ksm lab up`: checked when it has the key
         connections: dict[str, Connection] = {}
+        gateways = {h.hostname for h in gateway_hosts(inventory)}
         for node in self._state().nodes.values():
-            if node.spec.kind is not NodeKind.HOST or node.spec.authority not in inventory.authorities:
+            if node.spec.kind not in _HOST_KINDS or node.spec.authority not in inventory.authorities:
                 continue
             representative = node.spec.represents[0] if node.spec.represents else node.spec.hostname
-            if representative not in inventory.hosts_by_name:
+            known = gateways if node.spec.kind is NodeKind.GATEWAY else inventory.hosts_by_name
+            if representative not in known:
                 continue
             if only is not None and not any(n in only for n in node.spec.represents or (representative,)):
                 continue
@@ -76,7 +85,8 @@ class LabTargets:
             (
                 n
                 for n in self._state().nodes.values()
-                if device.hostname in n.spec.represents or n.spec.hostname == device.hostname
+                if n.spec.kind in _DEVICE_KINDS
+                and (device.hostname in n.spec.represents or n.spec.hostname == device.hostname)
             ),
             None,
         )

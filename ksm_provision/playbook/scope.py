@@ -13,6 +13,7 @@ from ksm_provision.errors import LabError, UsageError
 from ksm_provision.inventory.hosts import Host
 from ksm_provision.inventory.inventory import Inventory
 from ksm_provision.inventory.select import matches
+from ksm_provision.render.gateway_vars import gateway_hosts
 from ksm_provision.targets import Connection, Target, TargetResolver
 
 
@@ -37,7 +38,9 @@ def host_scope(
     if not connections and targets.target is Target.LAB:
         wanted = " ".join(f"--authority {a}" for a in inventory.authorities)
         raise LabError("the lab twin has no host of the authorities in scope", f"run `ksm lab up {wanted}`")
-    hosts = [inventory.hosts_by_name[name] for name in connections]
+    # clients, servers and the Linux side of every FRR router (group `gateways`)
+    by_name = {**inventory.hosts_by_name, **{g.hostname: g for g in gateway_hosts(inventory)}}
+    hosts = [by_name[name] for name in connections]
     hosts = [h for h in hosts if matches(h.hostname, limit)]
     if not hosts and only is not None:
         return HostScope(inventory, [], {})

@@ -11,7 +11,8 @@ import yaml
 
 from ksm_provision.inventory.hosts import Host
 from ksm_provision.inventory.inventory import Inventory
-from ksm_provision.render.ansible_vars import AnsibleTemplate, group_members, group_name, host_vars
+from ksm_provision.render.ansible_vars import AnsibleTemplate, group_name
+from ksm_provision.render.gateway_vars import ansible_group_members, ansible_host_vars
 from ksm_provision.targets import Connection
 
 
@@ -33,7 +34,7 @@ def inventory_document(
     """The YAML inventory structure: every host under ``all.hosts``, groups as children."""
     children = {
         group: {"hosts": dict.fromkeys(names)}
-        for group, names in sorted(group_members(inventory, hosts).items())
+        for group, names in sorted(ansible_group_members(inventory, hosts).items())
     }
     all_hosts: dict[str, Any] = {}
     for host in hosts:
@@ -91,6 +92,9 @@ def write_ansible_inventory(
 ) -> Path:
     """Write ``out/hosts.yml``, ``out/host_vars/<host>.yml`` and the authorities' vault links.
 
+    *hosts* may include routers' Linux sides (:func:`~ksm_provision.render.gateway_vars.gateway_hosts`):
+    they get group ``gateways`` and the ``gateway`` role's variables.
+
     Returns the path of hosts.yml. *out* is replaced as a whole, so no stale host survives.
     """
     if out.exists():
@@ -100,7 +104,7 @@ def write_ansible_inventory(
     hosts_file.write_text(dump_yaml(inventory_document(inventory, hosts, connections)), encoding="utf-8")
     for host in hosts:
         (out / "host_vars" / f"{host.hostname}.yml").write_text(
-            dump_yaml(host_vars(inventory, host)), encoding="utf-8"
+            dump_yaml(ansible_host_vars(inventory, host)), encoding="utf-8"
         )
     for authority, vault_file in (vault_files or {}).items():
         group_dir = out / "group_vars" / group_name("authority", authority)

@@ -15,10 +15,10 @@ import re
 from collections import defaultdict
 from typing import Any
 
-from ksm_provision.inventory.hosts import Host, HostKind, authority_hosts
+from ksm_provision.inventory.hosts import Host, HostKind
 from ksm_provision.inventory.inventory import Inventory
-from ksm_provision.inventory.models import AuthorityFile, ServerRole, Settings, SharedService
-from ksm_provision.inventory.settings import effective_settings
+from ksm_provision.inventory.models import AuthorityFile, Network, ServerRole, Settings, SharedService
+from ksm_provision.inventory.settings import effective_settings, merge_settings
 
 _VAULT_VARIABLE = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 
@@ -114,7 +114,7 @@ def host_vars(inventory: Inventory, host: Host) -> dict[str, Any]:
     if ServerRole.FILESERVER in host.roles:
         variables.update(_fileserver_vars(host))
     if ServerRole.DHCP in host.roles:
-        variables.update(_dhcp_vars(authority, host, settings))
+        variables.update(_dhcp_vars(inventory, authority, host, settings))
     variables.update(_fachverfahren_vars(inventory, authority, host))
     return variables
 
@@ -161,30 +161,64 @@ def _fileserver_vars(host: Host) -> dict[str, Any]:
     }
 
 
-def _dhcp_vars(authority: AuthorityFile, host: Host, settings: Settings) -> dict[str, Any]:
+def _dhcp_vars(
+    inventory: Inventory, authority: AuthorityFile, host: Host, settings: Settings
+) -> dict[str, Any]:
+    """dhcpd.conf of a DHCP server: its own network and every network it serves, in file order.
+
+    dhcpd only starts with a subnet declaration for the network of an interface it listens on, so
+    the server's own network is always declared (empty, ``served: false``, unless it serves it too).
+    A served network gets its DHCP pool and one dynamic range per client range (range clients have
+    no known MAC). Reservations only for ``clients:`` entries, the only hosts with a MAC that take
+    their address from DHCP (servers are configured statically).
+    """
     config = getattr(host.entry, "dhcp", None)
     served = set(config.serves) if config else set()
-    networks = [n for n in authority.networks if n.id in served]
-    subnets = []
-    for network in networks:
-        subnet: dict[str, Any] = {
+    subnets = [
+        _dhcp_subnet(inventory, authority, network)
+        if network.id in served
+        else {
+            "id": network.id,
             "network": str(network.subnet.network_address),
             "netmask": str(network.subnet.netmask),
-            "gateway": str(network.gateway),
+            "served": False,
         }
-        if network.dhcp:
-            subnet.update(range_start=str(network.dhcp.start), range_end=str(network.dhcp.end))
-        subnets.append(subnet)
+        for network in authority.networks
+        if network.id in served or network.id == host.network
+    ]
     reservations = [
-        {"hostname": h.hostname, "mac": h.mac, "address": str(h.address)}
-        for h in authority_hosts(authority)  # only this authority's hosts: the estate may hold 100,000
-        if h.network in served and h.mac
+        {"hostname": c.hostname, "mac": c.mac, "address": str(c.address)}
+        for c in authority.clients
+        if c.network in served
     ]
     return {
         "dhcp_domain_name": authority.authority.domain,
         "dhcp_dns_servers": [str(s) for s in settings.dns_servers or []],
         "dhcp_subnets": subnets,
         "dhcp_reservations": reservations,
+    }
+
+
+def _dhcp_subnet(inventory: Inventory, authority: AuthorityFile, network: Network) -> dict[str, Any]:
+    """A served network: routers, DNS and domain as its site's hosts get them, and its ranges."""
+    site = merge_settings(
+        [inventory.provider.defaults, authority.settings, authority.site(network.site).settings]
+    )
+    spans = [(network.dhcp.start, network.dhcp.end)] if network.dhcp else []
+    spans += [
+        (entry.first_address, entry.first_address + (entry.count - 1))
+        for entry in authority.client_ranges
+        if entry.network == network.id
+    ]
+    return {
+        "id": network.id,
+        "network": str(network.subnet.network_address),
+        "netmask": str(network.subnet.netmask),
+        "served": True,
+        "gateway": str(network.gateway),
+        "domain_name": authority.authority.domain,
+        "dns_servers": [str(s) for s in site.dns_servers or []],
+        "ranges": [{"start": str(start), "end": str(end)} for start, end in sorted(spans)],
     }
 
 

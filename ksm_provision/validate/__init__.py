@@ -16,7 +16,10 @@ from ksm_provision.errors import InventoryError, Problem, UsageError, relative_p
 from ksm_provision.inventory.inventory import PROVIDER_FILE, Inventory, authority_files, load_inventory
 from ksm_provision.inventory.loader import gc_paused
 from ksm_provision.validate.authority_rules import check_authority
+from ksm_provision.validate.core_rules import check_core
 from ksm_provision.validate.cross_rules import check_across
+from ksm_provision.validate.device_rules import check_devices
+from ksm_provision.validate.dhcp_rules import check_dhcp
 from ksm_provision.validate.intent_rules import check_intent
 from ksm_provision.validate.vault_checks import missing_vault_files
 from ksm_provision.validate.view import authority_view
@@ -33,8 +36,11 @@ def validate_inventory(inventory: Inventory, *, vault_files: bool = True) -> lis
     with gc_paused():
         views = [authority_view(inventory, aid) for aid in inventory.authorities]
         problems = [problem for view in views for problem in check_authority(view)]
+        problems += [problem for view in views for problem in check_dhcp(view)]
         problems += check_across(inventory, views)
         problems += check_intent(inventory, views)
+        problems += check_devices(inventory, views)
+        problems += check_core(inventory, views)
         if vault_files:
             problems += missing_vault_files(inventory)
     return sorted(set(problems))

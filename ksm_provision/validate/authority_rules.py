@@ -22,7 +22,6 @@ from ksm_provision.validate.view import AuthorityView, NetInfo, duplicates
 Rule = Callable[[AuthorityView], list[Problem]]
 
 #: MACs of client range hosts: this prefix and the four octets of the address (see inventory.hosts).
-RANGE_MAC_PREFIX = "02:00:"
 #: Section names of smb.conf that are not shares.
 RESERVED_SHARE_NAMES = frozenset({"global", "homes", "printers"})
 
@@ -606,9 +605,7 @@ def vault_file(view: AuthorityView) -> list[Problem]:
 def unique_macs(view: AuthorityView) -> list[Problem]:
     """No two hosts of the authority share a MAC address (DHCP reservations would collide).
 
-    Explicit MACs of clients and servers are compared with each other and with the MACs that client
-    ranges derive from their addresses (``02:00`` + the four octets). Ranges among themselves collide
-    only where their addresses do, which the address rules report.
+    Range members have no MAC in the inventory (they lease from their network's pool).
     """
     a = view.model
     explicit: list[tuple[str, Loc, str]] = [
@@ -631,24 +628,6 @@ def unique_macs(view: AuthorityView) -> list[Problem]:
                     "every host needs its own MAC address; a DHCP reservation would go to the wrong host",
                 )
             )
-    derived = [(label, loc, mac) for label, loc, mac in explicit if mac.startswith(RANGE_MAC_PREFIX)]
-    for label, loc, mac in derived:
-        value = int(mac.removeprefix(RANGE_MAC_PREFIX).replace(":", ""), 16)
-        for i, entry in enumerate(a.client_ranges):
-            offset = value - int(entry.first_address)
-            if 0 <= offset < entry.count:
-                hostname = entry.hostname_pattern.format(index=entry.start + offset)
-                problems.append(
-                    view.problem(
-                        loc,
-                        f"{label}: MAC {mac} is the MAC of {hostname} of client range '{entry.name}' "
-                        f"(line {view.line(('client_ranges', i))}), derived from its address "
-                        f"{ip_text(value)}",
-                        f"range hosts get {RANGE_MAC_PREFIX} followed by their address octets; "
-                        "give this host its own MAC",
-                    )
-                )
-                break
     return problems
 
 

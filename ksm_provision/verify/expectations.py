@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict
 
 from ksm_provision.inventory.hosts import Host
 from ksm_provision.inventory.inventory import Inventory
-from ksm_provision.render.ansible_vars import host_vars
+from ksm_provision.render.gateway_vars import ansible_host_vars
 from ksm_provision.targets import Connection
 
 
@@ -62,11 +62,7 @@ def checks_for(variables: dict[str, Any]) -> list[Check]:
     for share in variables.get("fileserver_shares", []):
         checks.append(Check(kind="share", name=f"share {share['name']}", params=share))
     if variables.get("dhcp_subnets"):
-        checks.append(
-            Check(
-                kind="dhcp", name="dhcp reservations", params={"reservations": variables["dhcp_reservations"]}
-            )
-        )
+        checks.append(_dhcp_check(variables))
     for service in variables.get("fachverfahren_hosted", []):
         checks.append(
             Check(
@@ -80,7 +76,28 @@ def checks_for(variables: dict[str, Any]) -> list[Check]:
     return checks
 
 
+def _dhcp_check(variables: dict[str, Any]) -> Check:
+    """dhcpd.conf passes ``dhcpd -t``, declares the own and served subnets with their ranges, and
+    holds exactly the inventory's reservations."""
+    subnets = [
+        {
+            "network": s["network"],
+            "netmask": s["netmask"],
+            "ranges": [[r["start"], r["end"]] for r in s.get("ranges", [])],
+        }
+        for s in variables["dhcp_subnets"]
+    ]
+    return Check(
+        kind="dhcp",
+        name="dhcp config",
+        params={"subnets": subnets, "reservations": variables["dhcp_reservations"]},
+    )
+
+
 def host_spec(inventory: Inventory, host: Host, connection: Connection) -> HostSpec:
+    from ksm_provision.verify.gateway_checks import gateway_checks  # it imports Check from here
+
+    variables = ansible_host_vars(inventory, host)  # a router's Linux side: with the gateway role's
     return HostSpec(
         host=host.hostname,
         authority=host.authority,
@@ -91,5 +108,5 @@ def host_spec(inventory: Inventory, host: Host, connection: Connection) -> HostS
         become=connection.become,
         known_hosts=connection.known_hosts,
         check_host_key=connection.check_host_key,
-        checks=checks_for(host_vars(inventory, host)),
+        checks=checks_for(variables) + gateway_checks(variables),
     )

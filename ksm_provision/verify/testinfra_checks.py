@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ import pytest
 import testinfra
 
 from ksm_provision.hostkeys import host_key_args
+from ksm_provision.verify.gateway_checks import TESTINFRA_CHECKS as GATEWAY_CHECKS
 
 
 def _spec() -> list[dict[str, Any]]:
@@ -119,13 +121,23 @@ def check_share(host: Any, p: dict[str, Any]) -> None:
 
 
 def check_dhcp(host: Any, p: dict[str, Any]) -> None:
-    assert host.run("dhcpd -t -cf /etc/dhcp/dhcpd.conf").rc == 0, "dhcpd.conf does not parse"
+    test = host.run("/usr/sbin/dhcpd -t -q -4 -cf /etc/dhcp/dhcpd.conf")
+    assert test.rc == 0, f"dhcpd -t refuses /etc/dhcp/dhcpd.conf: {test.stdout}{test.stderr}"
     config = host.file("/etc/dhcp/dhcpd.conf").content_string
-    for reservation in p["reservations"]:
-        assert f"hardware ethernet {reservation['mac']}" in config, (
+    for subnet in p["subnets"]:
+        assert f"subnet {subnet['network']} netmask {subnet['netmask']} {{" in config, (
+            f"no subnet declaration for {subnet['network']}/{subnet['netmask']}"
+        )
+        for start, end in subnet["ranges"]:
+            assert f"range {start} {end};" in config, f"no range {start}-{end}"
+    wanted = {r["hostname"]: r for r in p["reservations"]}
+    declared = set(re.findall(r"^host (\S+) \{", config, re.MULTILINE))
+    assert declared == set(wanted), f"reservations differ: {sorted(declared ^ set(wanted))}"
+    for reservation in wanted.values():
+        assert f"hardware ethernet {reservation['mac']};" in config, (
             f"no reservation for {reservation['hostname']}"
         )
-        assert f"fixed-address {reservation['address']}" in config
+        assert f"fixed-address {reservation['address']};" in config
 
 
 def check_fv_server(host: Any, p: dict[str, Any]) -> None:
@@ -143,6 +155,7 @@ def check_fv_client(host: Any, p: dict[str, Any]) -> None:
 
 
 CHECKS = {
+    **GATEWAY_CHECKS,
     "hostname": check_hostname,
     "timezone": check_timezone,
     "ntp": check_ntp,

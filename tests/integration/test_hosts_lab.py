@@ -24,7 +24,7 @@ def _hosts_of(lab_twin: LabTwin, authority: str) -> list[str]:
     return sorted(
         n.spec.represents[0]
         for n in state.nodes.values()
-        if n.spec.kind == "host" and n.spec.authority == authority
+        if n.spec.kind in ("host", "gateway") and n.spec.authority == authority
     )
 
 
@@ -33,7 +33,7 @@ def _upper_files(lab_twin: LabTwin, authority: str) -> dict[str, float]:
     state = lab_twin.lab.state()  # type: ignore[attr-defined]
     files: dict[str, float] = {}
     for node in state.nodes.values():
-        if node.spec.kind != "host" or node.spec.authority != authority:
+        if node.spec.kind not in ("host", "gateway") or node.spec.authority != authority:
             continue
         upper = Path(node.node_dir) / "upper"
         for path in upper.rglob("*"):

@@ -29,7 +29,7 @@ def inventory() -> Inventory:
 
 def test_every_network_device_gets_a_stand_in_of_its_platform(inventory: Inventory) -> None:
     plan = plan_lab(inventory)
-    by_name = {s.hostname: s for s in plan.specs}
+    by_name = {s.hostname: s for s in plan.specs if s.kind is not NodeKind.GATEWAY}
     for device in inventory.devices:
         spec = by_name[device.hostname]
         expected = NodeKind.ROUTER if device.model.platform.value == "frr" else NodeKind.SWITCH
@@ -59,7 +59,7 @@ def test_addresses_are_unique_loopback_and_follow_the_plan(inventory: Inventory)
     addresses = [s.address for s in plan.specs]
     assert len(addresses) == len(set(addresses))
     assert all(IPv4Address(a) in IPv4Network("127.0.0.0/8") for a in addresses)
-    octet = {NodeKind.HOST: 100, NodeKind.ROUTER: 101, NodeKind.SWITCH: 102}
+    octet = {NodeKind.HOST: 100, NodeKind.ROUTER: 101, NodeKind.SWITCH: 102, NodeKind.GATEWAY: 103}
     index = planner.authority_indexes(inventory)
     for spec in plan.specs:
         _, second, third, _ = spec.address.split(".")
@@ -69,7 +69,20 @@ def test_addresses_are_unique_loopback_and_follow_the_plan(inventory: Inventory)
 
 def test_instance_shifts_addresses(inventory: Inventory) -> None:
     plan = plan_lab(inventory, instance=9)
-    assert {s.address.split(".")[1] for s in plan.specs} <= {"190", "191", "192"}
+    assert {s.address.split(".")[1] for s in plan.specs} <= {"190", "191", "192", "193"}
+
+
+def test_every_frr_router_gets_a_gateway_in_its_namespace(inventory: Inventory) -> None:
+    plan = plan_lab(inventory)
+    specs = {s.name: s for s in plan.specs}
+    gateways = [s for s in plan.specs if s.kind is NodeKind.GATEWAY]
+    routers = [d.hostname for d in inventory.devices if d.model.platform.value == "frr"]
+    assert sorted(g.hostname for g in gateways) == sorted(routers)
+    for gateway in gateways:
+        assert gateway.router is not None
+        router = specs[gateway.router]
+        assert router.kind is NodeKind.ROUTER and router.hostname == gateway.hostname
+        assert gateway.represents == (router.hostname,) and gateway.address != router.address
 
 
 def test_authority_selection(inventory: Inventory) -> None:

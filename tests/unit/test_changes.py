@@ -18,6 +18,7 @@ import pytest
 from ksm_provision.errors import UsageError
 from ksm_provision.inventory.hosts import Host, HostKind
 from ksm_provision.inventory.inventory import Inventory, load_inventory
+from ksm_provision.render.gateway_vars import GATEWAY_GROUP, ansible_host_groups, gateway_hosts
 from ksm_provision.workflow.changes import ChangeScope, changed_scope, scope_devices, scope_hosts, whole_scope
 
 REPO = Path(__file__).resolve().parents[2]
@@ -93,6 +94,20 @@ def scope_of(repo: Path) -> tuple[ChangeScope, Inventory]:
 
 def hosts_where(inventory: Inventory, test: Callable[[Host], bool]) -> set[str]:
     return {h.hostname for h in inventory.hosts if test(h)}
+
+
+def ansible_hosts(inventory: Inventory) -> list[Host]:
+    """Every Ansible host: clients, servers and the Linux side of every FRR router."""
+    return [*inventory.hosts, *gateway_hosts(inventory)]
+
+
+def ansible_hosts_where(inventory: Inventory, test: Callable[[Host], bool]) -> set[str]:
+    return {h.hostname for h in ansible_hosts(inventory) if test(h)}
+
+
+def gateways(inventory: Inventory, *authorities: str) -> set[str]:
+    """The routers' Linux sides of *authorities* (all when none is named)."""
+    return {h.hostname for h in gateway_hosts(inventory) if not authorities or h.authority in authorities}
 
 
 def line_of(repo: Path, name: str, text: str) -> int:
@@ -172,24 +187,28 @@ def test_uncommitted_edit_counts(repo: Path) -> None:
 def test_site_settings_plan_the_hosts_of_that_site(repo: Path) -> None:
     edit(repo, "inventories/lup.yml", "ntp_servers: [10.41.24.1, 10.40.0.123]", "ntp_servers: [10.41.24.1]")
     scope, inventory = scope_of(repo)
-    expected = hosts_where(inventory, lambda h: h.authority == "lup" and h.site == "lwl")
+    expected = ansible_hosts_where(inventory, lambda h: h.authority == "lup" and h.site == "lwl")
     assert set(scope.hosts) == expected and len(expected) > 100
+    assert "lup-lwl-rt01" in expected  # the router's Linux side takes its site's NTP servers too
     assert not scope.devices  # settings only: the switches of the site are not affected
 
 
 def test_authority_settings_plan_every_host_of_that_authority_only(repo: Path) -> None:
     edit(repo, "inventories/lup.yml", "log_host: 10.41.8.30", "log_host: 10.41.8.31")
     scope, inventory = scope_of(repo)
-    assert set(scope.hosts) == hosts_where(inventory, lambda h: h.authority == "lup")
+    assert set(scope.hosts) == ansible_hosts_where(inventory, lambda h: h.authority == "lup")
+    assert gateways(inventory, "lup") <= set(scope.hosts)
     assert not scope.devices and scope.authorities == ("lup",)
 
 
 def test_network_plans_hosts_on_it_and_devices_using_it(repo: Path) -> None:
     edit(repo, "inventories/lup.yml", "gateway: 10.41.24.1,", "gateway: 10.41.24.254,")
     scope, inventory = scope_of(repo)
-    assert (
-        set(scope.hosts) == hosts_where(inventory, lambda h: h.network == "lwl-servers") == {"lup-lwl-dhcp01"}
-    )
+    on_it = hosts_where(inventory, lambda h: h.network == "lwl-servers")
+    assert on_it == {"lup-lwl-dhcp01"}
+    # the routers' packet filters and DHCP relays are computed from the authority's networks
+    assert set(scope.hosts) == on_it | gateways(inventory, "lup") == on_it | {"lup-pch-rt01", "lup-lwl-rt01"}
+    assert "packet filter and DHCP relay of the routers" in scope.hosts["lup-pch-rt01"][0]
     assert set(scope.devices) == {"lup-lwl-sw01"}
 
 
@@ -211,7 +230,7 @@ def test_device_entry_plans_it_and_the_devices_uplinked_to_it(repo: Path) -> Non
 def test_provider_defaults_plan_every_host_and_no_device(repo: Path) -> None:
     edit(repo, "inventories/ksm.yml", "locale: de_DE.UTF-8", "locale: en_US.UTF-8")
     scope, inventory = scope_of(repo)
-    assert set(scope.hosts) == {h.hostname for h in inventory.hosts}
+    assert set(scope.hosts) == {h.hostname for h in ansible_hosts(inventory)}
     assert not scope.devices
     assert "provider defaults changed (locale)" in next(iter(scope.hosts.values()))[0]
 
@@ -226,15 +245,17 @@ def test_client_profile_plans_the_hosts_with_that_profile(repo: Path) -> None:
 def test_shared_service_plans_its_host_and_the_clients_using_it(repo: Path) -> None:
     edit(repo, "inventories/ksm.yml", "port: 8443", "port: 8444")
     scope, inventory = scope_of(repo)
+    # and the routers of the hosting and the using authorities (both), whose filters name the port
     assert set(scope.hosts) == hosts_where(
         inventory, lambda h: h.kind is HostKind.CLIENT or h.hostname == "lup-pch-app01"
-    )
+    ) | gateways(inventory, "lup", "schwerin")
+    assert "packet filter of the routers" in scope.hosts["sn-rh-rt01"][0]
 
 
 def test_address_block_plans_that_authoritys_devices(repo: Path) -> None:
     edit(repo, "inventories/ksm.yml", "vlans: [200, 299]", "vlans: [200, 298]")
     scope, inventory = scope_of(repo)
-    assert not scope.hosts
+    assert set(scope.hosts) == gateways(inventory, "schwerin") == {"sn-rh-rt01", "sn-sh-rt01"}
     assert set(scope.devices) == {d.hostname for d in inventory.devices if d.authority == "schwerin"}
 
 
@@ -243,7 +264,7 @@ def test_vault_file_plans_the_whole_authority(repo: Path) -> None:
         handle.write("\n")
     git(repo, "commit", "-q", "-am", "rekey")
     scope, inventory = scope_of(repo)
-    assert set(scope.hosts) == hosts_where(inventory, lambda h: h.authority == "lup")
+    assert set(scope.hosts) == ansible_hosts_where(inventory, lambda h: h.authority == "lup")
     assert set(scope.devices) == {d.hostname for d in inventory.devices if d.authority == "lup"}
 
 
@@ -268,7 +289,7 @@ def test_base_role_plans_every_host(repo: Path) -> None:
         handle.write("# note\n")
     git(repo, "commit", "-q", "-am", "base role")
     scope, inventory = scope_of(repo)
-    assert len(scope.hosts) == len(inventory.hosts) and not scope.devices
+    assert set(scope.hosts) == {h.hostname for h in ansible_hosts(inventory)} and not scope.devices
 
 
 def test_workplace_role_plans_clients_only(repo: Path) -> None:
@@ -294,7 +315,7 @@ def test_playbook_change_plans_every_host(repo: Path) -> None:
         handle.write("# note\n")
     git(repo, "commit", "-q", "-am", "playbook")
     scope, inventory = scope_of(repo)
-    assert len(scope.hosts) == len(inventory.hosts) and not scope.devices
+    assert len(scope.hosts) == len(ansible_hosts(inventory)) and not scope.devices
 
 
 @pytest.mark.parametrize(
@@ -327,8 +348,74 @@ def test_toolkit_code_change_plans_everything_and_says_so(repo: Path) -> None:
     git(repo, "commit", "-q", "-am", "code")
     scope, inventory = scope_of(repo)
     assert scope.everything
-    assert len(scope.hosts) == len(inventory.hosts) and len(scope.devices) == len(inventory.devices)
+    assert len(scope.hosts) == len(ansible_hosts(inventory)) and len(scope.devices) == len(inventory.devices)
     assert "toolkit code changed — everything is planned" in scope.summary()[0] + scope.hosts["sn-rh-ob01"][0]
+
+
+# --------------------------------------------------------------------------- routers' Linux side
+
+
+def test_gateway_role_plans_the_routers_linux_sides_only(repo: Path) -> None:
+    with (repo / "roles/gateway/tasks/main.yml").open("a") as handle:
+        handle.write("# note\n")
+    git(repo, "commit", "-q", "-am", "gateway role")
+    scope, inventory = scope_of(repo)
+    assert (
+        set(scope.hosts)
+        == gateways(inventory)
+        == {"lup-pch-rt01", "lup-lwl-rt01", "sn-rh-rt01", "sn-sh-rt01"}
+    )
+    assert "role gateway runs on hosts: gateways" in scope.hosts["sn-rh-rt01"][0]
+    assert not scope.devices and not scope.notes
+
+
+def test_router_entry_plans_the_router_and_the_linux_sides_of_its_authority(repo: Path) -> None:
+    edit(repo, "inventories/lup.yml", "description: LWL Clients}", "description: LWL Arbeitsplaetze}")
+    scope, inventory = scope_of(repo)
+    assert set(scope.devices) == {"lup-lwl-rt01"}
+    assert set(scope.hosts) == gateways(inventory, "lup")
+    assert "device lup-lwl-rt01" in scope.hosts["lup-pch-rt01"][0]
+
+
+def test_switch_entry_plans_no_linux_side(repo: Path) -> None:
+    edit(repo, "inventories/lup.yml", "description: Uplink lup-pch-sw02}", "description: Uplink sw02}")
+    scope, _ = scope_of(repo)
+    assert not scope.hosts
+
+
+def test_server_address_plans_the_server_and_the_routers_that_filter_for_it(repo: Path) -> None:
+    edit(repo, "inventories/lup.yml", "address: 10.41.8.30", "address: 10.41.8.31")
+    scope, inventory = scope_of(repo)
+    assert "lup-pch-log01" in scope.hosts
+    assert gateways(inventory, "lup") <= set(scope.hosts)
+    assert not gateways(inventory, "schwerin") & set(scope.hosts)
+
+
+def test_consumed_services_plan_the_routers_of_user_and_hosting_authorities(repo: Path) -> None:
+    edit(repo, "inventories/schwerin.yml", "consumes: [kfz, els]", "consumes: [els]")
+    scope, inventory = scope_of(repo)
+    assert gateways(inventory) <= set(scope.hosts)  # kfz is hosted by lup, els by schwerin
+
+
+def test_nftables_template_plans_the_routers_linux_sides_only(repo: Path) -> None:
+    (repo / "templates/frr/nftables.j2").write_text("table inet ksm {}\n")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "nftables template")
+    scope, inventory = scope_of(repo)
+    assert set(scope.hosts) == gateways(inventory) and not scope.devices
+
+
+def test_scope_hosts_returns_the_gateway_records(repo: Path) -> None:
+    with (repo / "roles/gateway/tasks/main.yml").open("a") as handle:
+        handle.write("# note\n")
+    git(repo, "commit", "-q", "-am", "gateway role")
+    scope, inventory = scope_of(repo)
+    records = scope_hosts(inventory, scope)
+    assert {h.hostname for h in records} == gateways(inventory)
+    assert all(GATEWAY_GROUP in ansible_host_groups(inventory, h) for h in records)
+    assert {str(h.address) for h in records} == {
+        str(d.model.management.address) for d in inventory.devices if d.hostname in scope.hosts
+    }
 
 
 # --------------------------------------------------------------------------- nothing to plan, errors
@@ -391,7 +478,7 @@ def test_unknown_revision_is_a_clear_usage_error(repo: Path) -> None:
 def test_whole_scope_and_scope_records(repo: Path) -> None:
     inventory = load_inventory(repo / "inventories")
     scope = whole_scope(inventory)
-    assert len(scope_hosts(inventory, scope)) == len(inventory.hosts)
+    assert len(scope_hosts(inventory, scope)) == len(ansible_hosts(inventory))
     assert len(scope_devices(inventory, scope)) == len(inventory.devices)
     assert scope.authorities == ("lup", "schwerin")
 

@@ -25,6 +25,7 @@ GOLDEN = REPO / "tests" / "data" / "golden" / "nftables"
 ROUTERS = ["lup-lwl-rt01", "lup-pch-rt01", "sn-rh-rt01", "sn-sh-rt01"]
 HOSTILE = '"; flush ruleset\nadd rule inet ksm forward accept #'
 
+
 def _require_nft() -> None:
     """nft in a throwaway namespace needs root; `make test` installs nftables and runs as root."""
     if shutil.which("nft") is None or shutil.which("unshare") is None or os.geteuid() != 0:

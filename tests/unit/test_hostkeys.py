@@ -73,6 +73,21 @@ def test_production_connections_use_the_authoritys_file(monkeypatch: pytest.Monk
         assert connection.known_hosts == str(MINIMAL / "known_hosts.d" / host.authority)
 
 
+def test_production_reaches_range_members_by_name(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A range member leases some address of its pool, so production connects to its DNS name."""
+    monkeypatch.delenv("KSM_LAB_ONLY")  # resolving connections makes none
+    inventory = load_inventory(MINIMAL)
+    connections = ProductionTargets().hosts(inventory)
+    for host in inventory.hosts:
+        domain = inventory.authorities[host.authority].authority.domain
+        expected = (
+            f"{host.hostname}.{domain}" if host.mac is None and host.kind == "client" else str(host.address)
+        )
+        assert connections[host.hostname].address == expected
+    assert any(c.address.endswith(".aa.tst.internal") for c in connections.values())
+    assert any(c.address.startswith("10.") for c in connections.values())
+
+
 def write(path: Path, *lines: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("".join(f"{line}\n" for line in lines), encoding="utf-8")

@@ -52,12 +52,11 @@ def test_secrets_are_vault_references_not_values(inventory: Inventory) -> None:
     assert variables["fachverfahren_hosted"][0]["db_password"] == "{{ fv_kfz_db_password }}"
 
 
-def test_dhcp_reservations_cover_served_networks_only(inventory: Inventory) -> None:
+def test_dhcp_reservations_only_for_real_macs(inventory: Inventory) -> None:
+    """Reservations for the clients with a MAC in the inventory; range members lease from pools."""
     variables = host_vars(inventory, inventory.hosts_by_name["lup-pch-dhcp01"])
     names = {r["hostname"] for r in variables["dhcp_reservations"]}
-    assert "lup-pch-ws250" in names and "lup-hgw-bb24" in names
-    assert not any(n.startswith("lup-lwl-") for n in names)
-    assert len(names) == 250 + 2 + 24
+    assert names == {"lup-pch-kfz01", "lup-pch-kfz02"}
 
 
 def test_groups(inventory: Inventory) -> None:
@@ -118,3 +117,81 @@ def test_generated_yaml_marks_inventory_text_unsafe_and_keeps_only_vault_referen
     assert "count: 3" in text
     assert "empty: ''" in text  # not !unsafe: Ansible would read `!unsafe ''` as null
     assert "secret: '{{ fv_kfz_db_password }}'" in text
+
+
+# --------------------------------------------------------------------------- routers' Linux side
+
+
+class _UnsafeLoader(yaml.SafeLoader):
+    """Reads the generated files as Ansible does: ``!unsafe`` strings are plain data."""
+
+
+_UnsafeLoader.add_constructor("!unsafe", lambda loader, node: loader.construct_scalar(node))
+
+
+def _plain(value: object) -> object:
+    """ansible-inventory's JSON with its unsafe markers removed."""
+    if isinstance(value, dict):
+        if set(value) == {"__ansible_unsafe"}:
+            return value["__ansible_unsafe"]
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_plain(item) for item in value]
+    return value
+
+
+def test_every_frr_router_is_a_gateway_host_at_its_management_address(inventory: Inventory) -> None:
+    from ksm_provision.render.gateway_vars import ansible_host_groups, ansible_host_vars, gateway_hosts
+
+    hosts = {h.hostname: h for h in gateway_hosts(inventory)}
+    assert set(hosts) == {"lup-pch-rt01", "lup-lwl-rt01", "sn-rh-rt01", "sn-sh-rt01"}
+    router = inventory.devices_by_name["lup-pch-rt01"]
+    assert hosts["lup-pch-rt01"].address == router.model.management.address
+    groups = ansible_host_groups(inventory, hosts["lup-pch-rt01"])
+    assert {"gateways", "authority_lup", "site_lup_pch", "os_debian12"} <= set(groups)
+    assert "servers" not in groups
+    variables = ansible_host_vars(inventory, hosts["lup-pch-rt01"])
+    assert "table inet ksm {" in variables["gateway_nftables"]
+    assert variables["gateway_relay_servers"] == ["10.41.8.20"]
+    assert variables["gateway_relay_interfaces"]
+    # the base role's effective settings of the router's site, like any server there
+    assert variables["base_ntp_servers"] == ["10.40.0.123", "10.40.1.123"]
+    assert {a["name"] for a in variables["base_admin_accounts"]} == {"ksm-ops", "lup-admin"}
+    assert variables["base_hostname"] == "lup-pch-rt01" and variables["ksm_kind"] == "gateway"
+    # an ordinary host gets none of it
+    assert "gateway_nftables" not in ansible_host_vars(inventory, inventory.hosts_by_name["lup-pch-fs01"])
+    assert "gateways" not in ansible_host_groups(inventory, inventory.hosts_by_name["lup-pch-fs01"])
+
+
+def test_generated_inventory_and_plugin_agree_on_the_gateways(inventory: Inventory, tmp_path: Path) -> None:
+    from ksm_provision.render.gateway_vars import gateway_hosts
+
+    hosts_file = write_ansible_inventory(
+        inventory, [*inventory.hosts, *gateway_hosts(inventory)], tmp_path / "o"
+    )
+    document = yaml.safe_load(hosts_file.read_text().replace("!unsafe ", ""))
+    generated_members = set(document["all"]["children"]["gateways"]["hosts"])
+    text = (tmp_path / "o" / "host_vars" / "sn-rh-rt01.yml").read_text()
+    assert "gateway_nftables: !unsafe " in text  # inventory-derived text stays data
+    result = subprocess.run(
+        [str(Path(sys.executable).parent / "ansible-inventory"), "-i", "inventories/ksm.yml", "--list"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    data = json.loads(result.stdout)
+    assert (
+        set(data["gateways"]["hosts"]) == generated_members == {h.hostname for h in gateway_hosts(inventory)}
+    )
+    for name in generated_members:
+        generated = yaml.load(
+            (tmp_path / "o" / "host_vars" / f"{name}.yml").read_text(), Loader=_UnsafeLoader
+        )
+        listed = _plain(data["_meta"]["hostvars"][name])
+        assert isinstance(listed, dict)
+        assert listed.pop("ansible_host") == str(inventory.devices_by_name[name].model.management.address)
+        assert listed == generated, name
+        assert name not in data["servers"]["hosts"]
+        for group, members in document["all"]["children"].items():
+            assert (name in members["hosts"]) == (name in data.get(group, {}).get("hosts", [])), (name, group)

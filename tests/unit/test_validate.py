@@ -185,22 +185,6 @@ def test_mac_duplicates_between_servers(tmp_path: Path) -> None:
     ]
 
 
-def test_a_mac_just_outside_a_range_is_free(tmp_path: Path) -> None:
-    # hq-office covers 10.41.0.20-10.41.0.39: 02:00:0a:29:00:28 (.40) belongs to no range host
-    assert (
-        edited_minimal(tmp_path, "aa.yml", "    mac: 52:54:00:41:00:0a\n", "    mac: 02:00:0a:29:00:28\n")
-        == []
-    )
-    assert (
-        len(
-            edited_minimal(
-                tmp_path / "2", "aa.yml", "    mac: 52:54:00:41:00:0a\n", "    mac: 02:00:0a:29:00:27\n"
-            )
-        )
-        == 1
-    )
-
-
 def test_enclosing_share_directory() -> None:
     paths = {"/srv/shares/a": 0, "/srv/shares/a-b": 1, "/srv/shares/c/d": 2}
     assert enclosing("/srv/shares/a/x/y", paths) == 0

@@ -7,8 +7,9 @@ name: ksm_inventory
 short_description: Hosts, groups and role variables of the ksm-provision inventory
 description:
   - Reads C(ksm.yml) and every authority file next to it, validates them like C(ksm validate) and
-    exposes every client and server with groups by authority, site, role, client profile, OS and
-    shared service, and the variables of the ksm roles computed from the models.
+    exposes every client and server, and the Linux side of every FRR router (group C(gateways)),
+    with groups by authority, site, role, client profile, OS and shared service, and the variables
+    of the ksm roles computed from the models.
   - Use it by pointing C(-i) at the provider file, e.g. C(ansible-inventory -i inventories/ksm.yml --graph),
     with C(inventory_plugins) and C(enable_plugins) set as in the project's ansible.cfg.
 options: {}
@@ -24,7 +25,8 @@ from ansible.template import trust_as_template
 from ksm_provision.errors import KsmError
 from ksm_provision.inventory.files import read_inventory_file
 from ksm_provision.inventory.inventory import PROVIDER_FILE, load_inventory
-from ksm_provision.render.ansible_vars import AnsibleTemplate, host_groups, host_vars
+from ksm_provision.render.ansible_vars import AnsibleTemplate
+from ksm_provision.render.gateway_vars import ansible_host_groups, ansible_host_vars, gateway_hosts
 from ksm_provision.validate import validate_inventory
 
 
@@ -53,12 +55,13 @@ class InventoryModule(BaseInventoryPlugin):  # type: ignore[misc]
             raise AnsibleParserError(f"ksm inventory is invalid:\n{exc}") from None
         if problems:
             raise AnsibleParserError("ksm inventory is invalid:\n" + "\n".join(map(str, problems)))
-        for host in ksm_inventory.hosts:
+        # routers' Linux sides (group `gateways`) are hosts too, at their management address
+        for host in [*ksm_inventory.hosts, *gateway_hosts(ksm_inventory)]:
             self.inventory.add_host(host.hostname)
             self.inventory.set_variable(host.hostname, "ansible_host", str(host.address))
-            for name, value in host_vars(ksm_inventory, host).items():
+            for name, value in ansible_host_vars(ksm_inventory, host).items():
                 self.inventory.set_variable(host.hostname, name, _mark_trusted_templates(value))
-            for group in host_groups(ksm_inventory, host):
+            for group in ansible_host_groups(ksm_inventory, host):
                 self.inventory.add_group(group)
                 self.inventory.add_child(group, host.hostname)
 

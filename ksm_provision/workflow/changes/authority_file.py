@@ -2,6 +2,8 @@
 
 Changed clients and servers plan themselves, a grown range only its new hosts, a changed site or
 network everything on it (and the DHCP servers that serve it), a changed device its uplink peers too.
+The Linux side of every router of the authority (packet filter, DHCP relay) follows its networks,
+servers, routers, settings and the shared services it uses.
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ from ksm_provision.workflow.changes.versions import (
 RESERVATION_FIELDS = frozenset(
     {"hostname", "address", "mac", "network", "hostname_pattern", "count", "start", "first_address"}
 )
+#: Fields of a server that the routers' packet filters and DHCP relays are computed from.
+GATEWAY_SERVER_FIELDS = frozenset({"hostname", "address", "network", "site", "roles", "dhcp"})
 _LABELS = {
     "clients": "client",
     "client_ranges": "client range",
@@ -114,11 +118,11 @@ class AuthorityFileChanges:
         )
 
     def _section_consumes(self, section: str) -> None:
-        self.c.add_hosts(
-            f"{self.new.at(section)}: shared services used by {self.aid} changed — its clients",
-            lambda h: h.kind is HostKind.CLIENT,
-            [self.aid],
-        )
+        reason = f"{self.new.at(section)}: shared services used by {self.aid} changed"
+        self.c.add_hosts(f"{reason} — its clients", lambda h: h.kind is HostKind.CLIENT, [self.aid])
+        # the routers of the using and of the hosting authorities filter the clients' traffic to it
+        hosting = {s.hosted_by.authority for s in self.c.inventory.provider.shared_services}
+        self._gateways(reason, sorted({self.aid, *hosting}))
 
     def _section_sites(self, section: str) -> None:
         for d in diff_entries(self.old.data.get(section), self.new.data.get(section), "id", Site):
@@ -140,6 +144,12 @@ class AuthorityFileChanges:
             self.c.add_hosts(reason, attr_is("network", d.key), [self.aid])
             self.c.add_devices(reason, _uses_network(d.key), [self.aid])
             self._dhcp_servers({d.key}, reason)
+            self._gateways(reason)
+
+    def _gateways(self, reason: str, authorities: list[str] | None = None) -> None:
+        self.c.add_gateways(
+            f"{reason} — packet filter and DHCP relay of the routers", authorities or [self.aid]
+        )
 
     def _dhcp_servers(self, networks: set[str], reason: str) -> None:
         def serves(host: Host) -> bool:
@@ -154,7 +164,14 @@ class AuthorityFileChanges:
     def _section_clients(self, section: str) -> None:
         self._host_section(section)
 
-    _section_servers = _section_clients
+    def _section_servers(self, section: str) -> None:
+        self._host_section(section)
+        # servers are what the routers let clients reach (file, DHCP, log, Fachverfahren servers)
+        for d in diff_entries(self.old.data.get(section), self.new.data.get(section), "hostname", Server):
+            if d.old is None or d.new is None or GATEWAY_SERVER_FIELDS & set(d.fields):
+                what = what_changed(d) if d.new is not None else "removed"
+                self._gateways(f"{entry_at(self.old, self.new, d, section)}: server {d.key} {what}")
+
     _section_client_ranges = _section_clients
 
     def _host_section(self, section: str) -> None:
@@ -217,6 +234,13 @@ class AuthorityFileChanges:
             if device is not None:
                 self.c.add_device(device.hostname, self.aid, reason)
             self.c.add_devices(f"{reason} — an uplink peer", _peers_of(d.key), [self.aid])
+            if _is_router(d.old) or _is_router(d.new):
+                self._gateways(reason)
+
+
+def _is_router(entry: Any) -> bool:
+    """An FRR router's entry (as parsed from either version of the file)."""
+    return isinstance(entry, dict) and entry.get("platform") == "frr" and entry.get("role") == "router"
 
 
 def _find(entries: list[Any], index: int | str | None, key: str, name: str) -> Any:

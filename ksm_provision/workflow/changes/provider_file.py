@@ -2,6 +2,8 @@
 
 Defaults reach every host, a client profile its clients, a shared service the hosts that run it and
 the clients of the authorities that use it, the address plan the devices of the blocks it changes.
+Shared services and the address plan also reach the Linux side of the routers concerned (their
+packet filters name the services' hosts and the provider's networks).
 """
 
 from __future__ import annotations
@@ -82,6 +84,10 @@ class ProviderFileChanges:
                     | {a for a, model in self.c.inventory.authorities.items() if d.key in model.consumes}
                 )
             self.c.add_hosts(f"{reason} — uses it", lambda h: h.kind is HostKind.CLIENT, sorted(users))
+            hosting_authorities = {_get(v, "hosted_by", "authority") for v in (d.old, d.new)} - {None}
+            self.c.add_gateways(
+                f"{reason} — packet filter of the routers", sorted({*users, *map(str, hosting_authorities)})
+            )
 
     def _section_shared_sites(self, section: str) -> None:
         for d in diff_entries(self.old.data.get(section), self.new.data.get(section), "id", SharedSite):
@@ -98,14 +104,14 @@ class ProviderFileChanges:
         old, new = (old if isinstance(old, dict) else {}), (new if isinstance(new, dict) else {})
         others = sorted(k for k in {*old, *new} if k != "authorities" and old.get(k) != new.get(k))
         if others:
-            self.c.add_devices(
-                f"{self.new.at(section)}: address plan changed ({', '.join(others)}) — every device"
-            )
+            reason = f"{self.new.at(section)}: address plan changed ({', '.join(others)})"
+            self.c.add_devices(f"{reason} — every device")
+            self.c.add_gateways(f"{reason} — packet filter of every router")
         for d in diff_entries(old.get("authorities"), new.get("authorities"), "authority"):
             where = entry_at(self.old, self.new, d, section, "authorities")
-            self.c.add_devices(
-                f"{where}: address block of {d.key} {what_changed(d)} — its devices", authorities=[d.key]
-            )
+            reason = f"{where}: address block of {d.key} {what_changed(d)}"
+            self.c.add_devices(f"{reason} — its devices", authorities=[d.key])
+            self.c.add_gateways(f"{reason} — packet filter of its routers", [d.key])
 
 
 def _get(value: Any, *path: str) -> Any:

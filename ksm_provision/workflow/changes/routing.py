@@ -15,7 +15,8 @@ from ksm_provision.errors import UsageError
 from ksm_provision.inventory.hosts import Host
 from ksm_provision.inventory.inventory import PROVIDER_FILE, Inventory
 from ksm_provision.inventory.models import DeviceRole
-from ksm_provision.render.ansible_vars import host_groups
+from ksm_provision.network.gateway import TEMPLATE as GATEWAY_TEMPLATE
+from ksm_provision.render.gateway_vars import GATEWAY_GROUP, ansible_host_groups
 from ksm_provision.resources import playbook, project_dir, roles_dir
 from ksm_provision.workflow.changes.authority_file import AuthorityFileChanges
 from ksm_provision.workflow.changes.provider_file import ProviderFileChanges
@@ -174,7 +175,7 @@ class FileRouter:
         def test(host: Host) -> bool:
             if host.hostname in wanted:
                 return True
-            groups = host_groups(inventory, host)
+            groups = ansible_host_groups(inventory, host)
             if not wanted.isdisjoint(groups):
                 return True
             return any(DYNAMIC_GROUPS[t](groups) for t in wanted if t in DYNAMIC_GROUPS)
@@ -182,6 +183,9 @@ class FileRouter:
         return test
 
     def _template(self, name: str, part: PurePosixPath) -> None:
+        if part.relative_to("templates").as_posix() == GATEWAY_TEMPLATE:
+            self.c.add_gateways(f"{name} changed — packet filter of every router's Linux side")
+            return
         if len(part.parts) < 3:
             self.c.add_devices(f"{name} changed — shared by the templates of every platform")
             return
@@ -200,7 +204,7 @@ class FileRouter:
 
 def _known_term(term: str) -> bool:
     return (
-        term in ("all", "*", "clients", "servers")
+        term in ("all", "*", "clients", "servers", GATEWAY_GROUP)
         or term in DYNAMIC_GROUPS
         or term.startswith(_STATIC_GROUP_PREFIXES)
     )

@@ -14,6 +14,7 @@ from typing import Any
 from ksm_provision.inventory.hosts import Device, Host, authority_devices, authority_hosts
 from ksm_provision.inventory.inventory import Inventory
 from ksm_provision.inventory.models import Client, ClientRange, NetworkDevice, Server
+from ksm_provision.render.gateway_vars import authority_gateway_hosts
 
 HostEntry = Client | ClientRange | Server
 
@@ -67,10 +68,16 @@ class ChangeScope:
 
 
 def scope_hosts(inventory: Inventory, scope: ChangeScope) -> list[Host]:
-    """The :class:`Host` records in scope; only the authorities in scope are expanded."""
+    """The :class:`Host` records in scope (routers' Linux sides included); only the authorities in
+    scope are expanded."""
     wanted = scope.hosts
     authorities = sorted({a for a in scope.host_authority.values() if a in inventory.authorities})
-    return [h for a in authorities for h in authority_hosts(inventory.authorities[a]) if h.hostname in wanted]
+    return [h for a in authorities for h in _hosts_of(inventory, a) if h.hostname in wanted]
+
+
+def _hosts_of(inventory: Inventory, aid: str) -> list[Host]:
+    """Every Ansible host of authority *aid*: clients, servers and its routers' Linux sides."""
+    return [*authority_hosts(inventory.authorities[aid]), *authority_gateway_hosts(inventory, aid)]
 
 
 def scope_devices(inventory: Inventory, scope: ChangeScope) -> list[Device]:
@@ -109,7 +116,7 @@ class Collector:
 
     def expanded(self, aid: str) -> list[Host]:
         if aid not in self._expanded:
-            self._expanded[aid] = authority_hosts(self.inventory.authorities[aid])
+            self._expanded[aid] = _hosts_of(self.inventory, aid)
         return self._expanded[aid]
 
     def add_host(self, name: str, aid: str, reason: str) -> None:
@@ -144,6 +151,13 @@ class Collector:
                 self.add_host(entry.hostname_pattern.format(index=entry.start + i), aid, reason)
         else:
             self.add_host(entry.hostname, aid, reason)
+
+    def add_gateways(self, reason: str, authorities: Iterable[str] | None = None) -> None:
+        """The Linux sides of the routers of *authorities* (default: all): their packet filter and DHCP
+        relay are computed from the authority's networks, servers, routers and the provider's plan."""
+        for aid in self.authority_ids(authorities):
+            for host in authority_gateway_hosts(self.inventory, aid):
+                self.add_host(host.hostname, aid, reason)
 
     def add_devices(
         self,
