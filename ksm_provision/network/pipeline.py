@@ -8,13 +8,15 @@ addresses pass the lab-only guard before the first session opens.
 
 from __future__ import annotations
 
+import dataclasses
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
+from ksm_provision.digests import digest_key
 from ksm_provision.errors import UsageError
 from ksm_provision.hostkeys import Node, require_host_keys
 from ksm_provision.inventory.hosts import Device
@@ -37,6 +39,7 @@ from ksm_provision.network.results import (
     NetworkPlan,
     PlanStatus,
 )
+from ksm_provision.network.reviewed import ReviewedRemediation
 from ksm_provision.network.secrets import ConfigRedactor
 from ksm_provision.network.session import DeviceSession, Endpoint, Timeouts
 from ksm_provision.results import FrozenResult, ProgressCallback
@@ -67,6 +70,9 @@ class DeviceRunOptions:
     explicit_vaults: dict[str, Path] | None = None
     #: How a session is opened (tests and benchmarks may count or wrap sessions).
     connect: SessionFactory = DeviceSession
+    #: apply of a reviewed plan: each device's reviewed remediation by name. A device gets exactly
+    #: it or nothing (a device missing here was reviewed as unchanged). None: no plan, push what is due.
+    reviewed: Mapping[str, ReviewedRemediation] | None = None
 
 
 @dataclass(frozen=True)
@@ -120,8 +126,15 @@ def device_scope(
         for e in endpoints.values()
         if e.reach.check_host_key and e.reach.known_hosts is not None
     )
+    keys = {authority: digest_key(values.values()) for authority, values in secrets.items()}
     jobs = tuple(
-        DeviceJob(d, render_device(inventory, d, secrets[d.authority]), endpoints[d.hostname], redact)
+        DeviceJob(
+            d,
+            render_device(inventory, d, secrets[d.authority]),
+            endpoints[d.hostname],
+            redact,
+            digest_key=keys[d.authority],
+        )
         for d in devices
     )
     return DeviceScope(jobs, redact, targets.target)
@@ -154,7 +167,15 @@ def _report(progress: ProgressCallback | None, hostname: str, step: str, status:
 
 
 def _device_scope(inventory: Inventory, targets: TargetResolver, options: DeviceRunOptions) -> DeviceScope:
-    return device_scope(inventory, targets, limit=options.limit, explicit_vaults=options.explicit_vaults)
+    scope = device_scope(inventory, targets, limit=options.limit, explicit_vaults=options.explicit_vaults)
+    reviewed = options.reviewed
+    if reviewed is None:
+        return scope
+    jobs = tuple(
+        dataclasses.replace(job, reviewed=reviewed.get(job.hostname, ReviewedRemediation()))
+        for job in scope.jobs
+    )
+    return dataclasses.replace(scope, jobs=jobs)
 
 
 def plan_devices(

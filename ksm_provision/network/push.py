@@ -3,7 +3,8 @@
 Apply, per device:
 
 1. read the running config; compute the remediation (hier_config); nothing to do -> ``unchanged``
-   and not a single configuration command is sent;
+   and not a single configuration command is sent. For ``ksm apply PLAN`` the remediation must be
+   exactly the reviewed one (:mod:`.reviewed`), else -> ``refused`` and nothing is sent;
 2. back up: IOS copies the running config to ``flash:ksm-rollback.cfg``; FRR keeps it as text;
 3. send the remediation (a refused command raises at once), read the running config again and
    confirm that no remediation remains, then ``write memory`` -> ``changed``. The config is saved
@@ -20,11 +21,13 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from ksm_provision.digests import keyed_digest
 from ksm_provision.errors import KsmError
 from ksm_provision.inventory.hosts import Device
 from ksm_provision.network.platforms import RollbackMethod
 from ksm_provision.network.remediation import ParsedConfig, Remediation, parse, remediate
 from ksm_provision.network.results import ApplyStatus, DeviceApply, DevicePlan, PlanStatus
+from ksm_provision.network.reviewed import ReviewedRemediation, remediation_difference
 from ksm_provision.network.secrets import ConfigRedactor
 from ksm_provision.network.session import ROLLBACK_FILE, DeviceSession, Endpoint, Timeouts
 
@@ -50,10 +53,26 @@ class DeviceJob:
     intended: str
     endpoint: Endpoint
     redact: ConfigRedactor
+    #: Key of the remediation digest: derived from the device's own authority's secrets.
+    digest_key: bytes = b""
+    #: ``ksm apply PLAN``: the remediation that was reviewed; apply sends exactly it, or nothing.
+    reviewed: ReviewedRemediation | None = None
 
     @property
     def hostname(self) -> str:
         return self.device.hostname
+
+    def digest(self, commands: list[str]) -> str:
+        """Keyed digest of the unredacted *commands* (see :mod:`ksm_provision.digests`)."""
+        return keyed_digest(self.digest_key, commands)
+
+    def unreviewed(self, plan: Remediation) -> list[str]:
+        """How *plan* differs from the reviewed remediation ([] without one, or when it is the same)."""
+        if self.reviewed is None:
+            return []
+        return remediation_difference(
+            self.reviewed, self.redact.lines(plan.commands), self.digest(plan.commands)
+        )
 
 
 class _Deadline:
@@ -110,6 +129,7 @@ def plan_device(job: DeviceJob, timeouts: Timeouts, connect: SessionFactory = De
         **_common(job),
         status=PlanStatus.IN_SYNC if result.empty else PlanStatus.CHANGES,
         remediation=job.redact.lines(result.commands),
+        remediation_digest=job.digest(result.commands),
         rollback=job.redact.lines(result.rollback),
         seconds=deadline.elapsed,
     )
@@ -156,6 +176,8 @@ def apply_device(
         try:
             backup = parse(info, session.running_config())
             plan: Remediation = remediate(backup, intended)
+            if differs := job.unreviewed(plan):
+                return result(ApplyStatus.REFUSED, _changed_since_plan(job.hostname, differs))
             if plan.empty:
                 return result(ApplyStatus.UNCHANGED)
             commands = plan.commands
@@ -191,6 +213,10 @@ def apply_device(
         rollback_commands=job.redact.lines(rollback_commands),
         consistent=status is ApplyStatus.ROLLED_BACK,
     )
+
+
+def _changed_since_plan(hostname: str, differences: list[str]) -> str:
+    return f"{hostname} changed since the plan, nothing sent: {'; '.join(differences)} — plan again"
 
 
 def _roll_back(

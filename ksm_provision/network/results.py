@@ -27,6 +27,8 @@ class ApplyStatus(StrEnum):
     ROLLED_BACK = "rolled_back"
     #: Not reached (nothing changed), or the rollback could not be confirmed (see messages).
     FAILED = "failed"
+    #: ``ksm apply PLAN``: the running config no longer yields the reviewed remediation; nothing sent.
+    REFUSED = "refused"
 
 
 class DevicePlan(FrozenResult):
@@ -42,6 +44,8 @@ class DevicePlan(FrozenResult):
     status: PlanStatus
     #: Commands that turn the running config into the intended one (configuration mode).
     remediation: tuple[str, ...] = ()
+    #: Keyed digest of the unredacted remediation (:mod:`ksm_provision.digests`), for ``ksm apply PLAN``.
+    remediation_digest: str = ""
     #: Commands that would undo them.
     rollback: tuple[str, ...] = ()
     messages: tuple[str, ...] = ()
@@ -62,6 +66,9 @@ class DeviceApply(FrozenResult):
     consistent: bool = True
     messages: tuple[str, ...] = ()
     seconds: float = 0.0
+
+
+_NOT_APPLIED = (ApplyStatus.ROLLED_BACK, ApplyStatus.FAILED, ApplyStatus.REFUSED)
 
 
 class NetworkPlan(FrozenResult):
@@ -91,8 +98,8 @@ class NetworkApply(FrozenResult):
 
     @property
     def failed_devices(self) -> list[str]:
-        """Devices whose apply did not succeed: rolled back or failed."""
-        return [d.hostname for d in self.devices if d.status in (ApplyStatus.ROLLED_BACK, ApplyStatus.FAILED)]
+        """Devices whose apply did not succeed: rolled back, failed or refused."""
+        return [d.hostname for d in self.devices if d.status in _NOT_APPLIED]
 
     @property
     def commands_sent(self) -> int:

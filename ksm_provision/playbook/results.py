@@ -17,7 +17,11 @@ class RunMode(StrEnum):
 class TaskChange(ResultModel):
     task: str
     action: str
+    #: Redacted, as shown; a loop task shows the diffs of its changed items.
     diff: str = ""
+    #: Keyed digest of the unredacted change (task, action, diff, changed items), see
+    #: :mod:`ksm_provision.digests`: ``ksm apply PLAN`` compares it with the reviewed one.
+    digest: str = ""
 
 
 class HostRunResult(ResultModel):

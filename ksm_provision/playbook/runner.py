@@ -7,6 +7,7 @@ We never scrape Ansible's human output: every figure comes from runner events
 from __future__ import annotations
 
 import difflib
+import json
 import os
 import shlex
 import shutil
@@ -17,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ksm_provision.digests import keyed_digest
 from ksm_provision.errors import KsmError
 from ksm_provision.hostkeys import host_key_args, run_known_hosts
 from ksm_provision.playbook.results import HostRunResult, PlaybookRun, RunMode, TaskChange
@@ -67,7 +69,9 @@ def ansible_cfg(
     )
 
 
-def _diff_text(diff: Any) -> str:
+def _diff_text(diff: Any, headers: bool = True) -> str:
+    """Ansible's diff(s) as text; *headers* False leaves out the file names, which may be random
+    (the template module names its temporary source file)."""
     items = diff if isinstance(diff, list) else [diff]
     parts: list[str] = []
     for item in items:
@@ -81,8 +85,8 @@ def _diff_text(diff: Any) -> str:
                 difflib.unified_diff(
                     before.splitlines(keepends=True),
                     after.splitlines(keepends=True),
-                    fromfile=str(item.get("before_header", "before")),
-                    tofile=str(item.get("after_header", "after")),
+                    fromfile=str(item.get("before_header", "before")) if headers else "before",
+                    tofile=str(item.get("after_header", "after")) if headers else "after",
                 )
             )
         elif before is not None or after is not None:
@@ -90,15 +94,45 @@ def _diff_text(diff: Any) -> str:
     return "".join(parts)
 
 
+def _changed_items(res: dict[str, Any]) -> list[dict[str, Any]]:
+    """The changed items of a loop task's result (a task without a loop has none)."""
+    results = res.get("results")
+    if not isinstance(results, list):
+        return []
+    return [r for r in results if isinstance(r, dict) and r.get("changed")]
+
+
+def _task_diff(res: dict[str, Any], headers: bool = True) -> str:
+    """The task's diff; a loop task's diffs are in its items."""
+    items = "".join(_diff_text(r.get("diff", []), headers) for r in _changed_items(res))
+    return _diff_text(res.get("diff", []), headers) + items
+
+
+def _change_digest(key: bytes, task: str, action: str, res: dict[str, Any]) -> str:
+    """Keyed digest of the unredacted change: task, action, diff (without file names, which may be
+    temporary) and the labels of the changed items (a registered result as item holds run details)."""
+    labels = [r.get("_ansible_item_label", r.get("item")) for r in _changed_items(res)]  # as Ansible shows
+    items = [json.dumps(label, sort_keys=True, default=str) for label in labels]
+    return keyed_digest(key, [task, action, _task_diff(res, headers=False), *items])
+
+
 class _EventCollector:
     def __init__(
-        self, authority_of: dict[str, str], redact: Redactor, progress: ProgressCallback | None
+        self,
+        authority_of: dict[str, str],
+        redact: Redactor,
+        progress: ProgressCallback | None,
+        digest_keys: Mapping[str, bytes] | None = None,
     ) -> None:
         self.results: dict[str, HostRunResult] = {
             host: HostRunResult(host=host, authority=authority) for host, authority in authority_of.items()
         }
         self.redact = redact
         self.progress = progress
+        #: Digest key of each host's authority (none given: digests are keyed with b"").
+        self.keys = {
+            host: (digest_keys or {}).get(authority, b"") for host, authority in authority_of.items()
+        }
         #: Tasks whose result Ansible censored (no_log): their changed flag is not in the event.
         self.censored: dict[str, list[tuple[str, str]]] = {host: [] for host in authority_of}
 
@@ -116,15 +150,17 @@ class _EventCollector:
         res = data.get("res", {}) or {}
         if kind == "runner_on_ok":
             result.ok += 1
+            action = str(data.get("task_action", ""))
             if "censored" in res:
-                self.censored[host].append((task, str(data.get("task_action", ""))))
+                self.censored[host].append((task, action))
             elif res.get("changed"):
                 result.changed += 1
                 result.changes.append(
                     TaskChange(
                         task=task,
-                        action=str(data.get("task_action", "")),
-                        diff=self.redact(_diff_text(res.get("diff", []))),
+                        action=action,
+                        diff=self.redact(_task_diff(res)),
+                        digest=_change_digest(self.keys[host], task, action, res),
                     )
                 )
         elif kind == "runner_on_skipped":
@@ -141,14 +177,24 @@ class _EventCollector:
 
     def _reconcile(self, changed_per_host: dict[str, int]) -> None:
         for host, result in self.results.items():
-            _reconcile_host(result, int(changed_per_host.get(host, 0)), self.censored[host])
+            _reconcile_host(result, int(changed_per_host.get(host, 0)), self.censored[host], self.keys[host])
 
 
-def _reconcile_host(result: HostRunResult, changed: int, censored: list[tuple[str, str]]) -> None:
-    """Ansible's stats count every changed task, censored ones too; the difference is theirs."""
+def _reconcile_host(
+    result: HostRunResult, changed: int, censored: list[tuple[str, str]], key: bytes = b""
+) -> None:
+    """Ansible's stats count every changed task, censored ones too; the difference is theirs.
+
+    Their content is not in the events: their digest covers only task and action.
+    """
     for task, action in censored[: max(0, changed - result.changed)]:
         result.changes.append(
-            TaskChange(task=task, action=action, diff="(not shown: the task handles secrets)")
+            TaskChange(
+                task=task,
+                action=action,
+                diff="(not shown: the task handles secrets)",
+                digest=keyed_digest(key, [task, action]),
+            )
         )
     result.changed = max(result.changed, changed)
 
@@ -163,11 +209,13 @@ def run_playbook(
     progress: ProgressCallback | None = None,
     playbook_name: str = "site.yml",
     connections: Mapping[str, Connection] | None = None,
+    digest_keys: Mapping[str, bytes] | None = None,
 ) -> PlaybookRun:
     """Run *playbook_name* against the hosts in *hosts_file*; plan = ``--check --diff``.
 
     *connections* say where each host's key is known; a host without an entry stops the run here,
     before Ansible starts. Without *connections* ssh checks strictly against the user's known_hosts.
+    *digest_keys* (by authority) key the digest of each changed task (see :class:`TaskChange`).
     """
     import ansible_runner
 
@@ -190,7 +238,7 @@ def run_playbook(
         args = [arg for vault in vaults for arg in ("--vault-id", vault.cli_argument)]
         if mode is RunMode.PLAN:
             args += ["--check", "--diff"]
-        collector = _EventCollector(authority_of, redact, progress)
+        collector = _EventCollector(authority_of, redact, progress, digest_keys)
         runner = ansible_runner.run(
             private_data_dir=str(work),
             playbook=str(playbook(playbook_name)),

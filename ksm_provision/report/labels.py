@@ -28,7 +28,12 @@ SERVER_ROLES = {
 }
 DEVICE_ROLES = {"router": "Router", "core_switch": "Core-Switch", "access_switch": "Access-Switch"}
 OPERATING_SYSTEMS = {"debian12": "Debian 12", "cisco_ios": "Cisco IOS", "frr": "FRRouting"}
-APPLY_RESULTS = {"success": "erfolgreich", "failed": "fehlgeschlagen", "rolled_back": "zurückgerollt"}
+APPLY_RESULTS = {
+    "success": "erfolgreich",
+    "failed": "fehlgeschlagen",
+    "rolled_back": "zurückgerollt",
+    "refused": "abgelehnt",
+}
 TARGETS = {"production": "Produktion", "lab": "Labor"}
 
 

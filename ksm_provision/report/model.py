@@ -38,7 +38,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 SCHEMA_VERSION = "1.0"
 
-ApplyOutcome = Literal["success", "failed", "rolled_back"]
+ApplyOutcome = Literal["success", "failed", "rolled_back", "refused"]
 
 
 class ReportModel(BaseModel):

@@ -7,9 +7,12 @@ records are the business of :mod:`ksm_provision.workflow.run`, which calls this.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from ksm_provision.inventory.select import matches
 from ksm_provision.network.pipeline import DeviceRunOptions, apply_devices, plan_devices
 from ksm_provision.network.results import NetworkApply, NetworkPlan
+from ksm_provision.network.reviewed import ReviewedRemediation
 from ksm_provision.playbook.pipeline import run_hosts
 from ksm_provision.playbook.results import PlaybookRun, RunMode
 from ksm_provision.playbook.runner import RunSettings
@@ -95,6 +98,7 @@ def _devices(
     targets: TargetResolver,
     mode: RunMode,
     progress: ProgressCallback | None,
+    reviewed: Mapping[str, ReviewedRemediation] | None = None,
 ) -> NetworkPlan | NetworkApply:
     device_limit = _device_limit(scope) if Only.DEVICES in request.only else None
     if device_limit is None:
@@ -104,18 +108,26 @@ def _devices(
         workers=request.workers,
         progress=progress,
         explicit_vaults=request.explicit_vaults,
+        reviewed=reviewed,
     )
     run_devices = plan_devices if mode is RunMode.PLAN else apply_devices
     return run_devices(scope.inventory, targets, options)
 
 
 def run_stages(
-    request: ChangeRequest, scope: RunScope, mode: RunMode, progress: ProgressCallback | None = None
+    request: ChangeRequest,
+    scope: RunScope,
+    mode: RunMode,
+    progress: ProgressCallback | None = None,
+    reviewed: Mapping[str, ReviewedRemediation] | None = None,
 ) -> ChangeRun:
-    """Plan (check+diff, remediation) or apply (real run, push) the hosts and devices of *scope*."""
+    """Plan (check+diff, remediation) or apply (real run, push) the hosts and devices of *scope*.
+
+    *reviewed* (apply of a plan file): each device gets exactly its reviewed remediation or nothing.
+    """
     targets = resolver_for(scope.target)
     hosts = _hosts(request, scope, targets, mode, progress)
-    devices = _devices(request, scope, targets, mode, progress)
+    devices = _devices(request, scope, targets, mode, progress, reviewed)
     return ChangeRun(
         mode=mode, target=str(scope.target), authorities=scope.authorities, hosts=hosts, devices=devices
     )

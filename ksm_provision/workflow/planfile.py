@@ -1,8 +1,13 @@
 """Plan files: ``ksm plan --out plan.json`` records what will change, ``ksm apply plan.json`` applies it.
 
 A plan file holds the hosts and devices planned (with the changed task names and diffs, or the
-remediation lines, all redacted), and a hash of every input. Apply recomputes the hashes and refuses
-with :class:`StalePlanError` when anything changed since the plan was made.
+remediation lines, all redacted, each with a keyed digest of its unredacted form, see
+:mod:`ksm_provision.digests`), and a hash of every input. Apply recomputes the hashes and refuses
+with :class:`StalePlanError` when anything changed since the plan was made; it then plans again and
+refuses when a host or device would now change differently from the plan (:mod:`.exact_plan`).
+
+Format versions: 1 had no digests; this ksm reads only format 2 and refuses others with a clear
+"plan again" (a plan without digests cannot promise that apply does exactly what was reviewed).
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ from ksm_provision.targets import Target
 from ksm_provision.workflow.inputs import MISSING, TOOLKIT_KEY, plan_hash
 from ksm_provision.workflow.records import utc_now
 
-PLAN_VERSION = 1
+PLAN_VERSION = 2
 #: Diffs longer than this many lines per task are cut in the plan file (the summary says so).
 MAX_DIFF_LINES = 400
 
@@ -41,6 +46,8 @@ class PlannedTask(FrozenResult):
     task: str
     action: str = ""
     diff: str = ""
+    #: Keyed digest of the unredacted, uncut change (:class:`~ksm_provision.playbook.results.TaskChange`).
+    digest: str = ""
 
 
 class RecordedHostPlan(FrozenResult):
@@ -68,6 +75,8 @@ class RecordedDevicePlan(FrozenResult):
     authority: str
     platform: str = ""
     remediation: list[str] = Field(default_factory=list)
+    #: Keyed digest of the unredacted remediation: apply sends exactly these lines or nothing.
+    digest: str = ""
 
     @property
     def changed(self) -> bool:
@@ -83,26 +92,39 @@ def _cut(diff: str) -> str:
     )
 
 
-def host_plan(
-    name: str, authority: str, tasks: Iterable[tuple[str, str, str]], redact: Redact
-) -> RecordedHostPlan:
-    """A host's plan from ``(task, action, diff)`` triples, diffs redacted and cut to a readable size."""
-    changes = [PlannedTask(task=redact(t), action=a, diff=_cut(redact(d))) for t, a, d in tasks]
+#: A changed task as the run reports it: ``(task, action, diff)`` or ``(task, action, diff, digest)``.
+TaskTuple = tuple[str, str, str] | tuple[str, str, str, str]
+
+
+def planned_task(change: TaskTuple, redact: Redact) -> PlannedTask:
+    """One changed task as a plan file records it: names and diff redacted, the diff cut."""
+    task, action, diff = change[:3]
+    digest = change[3] if len(change) > 3 else ""
+    return PlannedTask(task=redact(task), action=action, diff=_cut(redact(diff)), digest=digest)
+
+
+def host_plan(name: str, authority: str, tasks: Iterable[TaskTuple], redact: Redact) -> RecordedHostPlan:
+    """A host's plan from ``(task, action, diff[, digest])``, diffs redacted and cut to a readable size."""
+    changes = [planned_task(change, redact) for change in tasks]
     return RecordedHostPlan(name=name, authority=authority, changes=changes)
 
 
 def device_plan(
-    name: str, authority: str, platform: str, remediation: Iterable[str], redact: Redact
+    name: str, authority: str, platform: str, remediation: Iterable[str], redact: Redact, digest: str = ""
 ) -> RecordedDevicePlan:
     return RecordedDevicePlan(
-        name=name, authority=authority, platform=platform, remediation=[redact(line) for line in remediation]
+        name=name,
+        authority=authority,
+        platform=platform,
+        remediation=[redact(line) for line in remediation],
+        digest=digest,
     )
 
 
 class PlanFile(FrozenResult):
     """What ``ksm plan --out`` wrote: scope, planned changes, input hashes and their combined hash."""
 
-    version: Literal[1] = 1
+    version: Literal[2] = 2
     created: datetime = Field(default_factory=utc_now)
     git_commit: str | None = None
     target: Target
@@ -182,8 +204,10 @@ class PlanFile(FrozenResult):
             ) from None
         version = raw.get("version") if isinstance(raw, dict) else None
         if version != PLAN_VERSION:
+            older = isinstance(version, int) and 0 < version < PLAN_VERSION
             raise PlanFileError(
-                f"plan file {shown} has format version {version!r}, this ksm reads {PLAN_VERSION}",
+                f"plan file {shown} has format version {version!r}, this ksm reads {PLAN_VERSION}"
+                + (" (older plans cannot prove that apply does exactly what was reviewed)" if older else ""),
                 "plan again with this version of ksm (ksm plan --out FILE)",
             )
         try:

@@ -41,6 +41,8 @@ class ApplyResult(StrEnum):
     SUCCESS = "success"
     FAILED = "failed"
     ROLLED_BACK = "rolled_back"
+    #: Refused before the first change: hosts or devices changed since the reviewed plan.
+    REFUSED = "refused"
 
 
 class AuditRecord(Record):

@@ -2,7 +2,8 @@
 
 plan leaves a :class:`PlanRecord` per authority (and, when asked, a plan file); drift a
 :class:`DriftRecord`; apply appends one :class:`AuditRecord` per authority and clears the pending
-plan of every authority it applied successfully.
+plan of every authority it applied successfully. An apply of a plan file that no longer matches the
+hosts and devices is refused before any change and recorded as such (:func:`audit_refused`).
 """
 
 from __future__ import annotations
@@ -13,9 +14,10 @@ from ksm_provision.inventory.inventory import Inventory
 from ksm_provision.network.results import NetworkPlan
 from ksm_provision.targets import Target
 from ksm_provision.workflow.audit import append_audit, current_user, git_commit, machine_name, new_record_id
+from ksm_provision.workflow.exact_plan import PlanDifference, recorded_tasks
 from ksm_provision.workflow.inputs import Selection, input_hashes
 from ksm_provision.workflow.orchestrate import ChangeRun
-from ksm_provision.workflow.planfile import PlanFile, device_plan, host_plan
+from ksm_provision.workflow.planfile import PlanFile, RecordedHostPlan, device_plan
 from ksm_provision.workflow.records import (
     ApplyResult,
     AuditRecord,
@@ -26,17 +28,23 @@ from ksm_provision.workflow.records import (
     utc_now,
 )
 
+#: The result of an apply refused because hosts or devices changed since its plan (nothing applied).
+REFUSED_RESULT = ApplyResult.REFUSED
+
 
 def save_plan_file(
     out: Path, run: ChangeRun, inventory: Inventory, limit: str | None, since: str | None, repo: Path
 ) -> Path:
     """Record *run* for ``ksm apply PLAN``, with a hash of every input it depends on (of *inventory*)."""
     hosts = [
-        host_plan(h.host, h.authority, [(c.task, c.action, c.diff) for c in h.changes], str)
+        RecordedHostPlan(name=h.host, authority=h.authority, changes=recorded_tasks(h))
         for h in run.hosts.hosts
     ]
     planned = run.devices.devices if isinstance(run.devices, NetworkPlan) else ()
-    devices = [device_plan(d.hostname, d.authority, d.platform, d.remediation, str) for d in planned]
+    devices = [
+        device_plan(d.hostname, d.authority, d.platform, d.remediation, str, d.remediation_digest)
+        for d in planned
+    ]
     selection = Selection.of(run.authorities, [h.name for h in hosts], [d.name for d in devices])
     return PlanFile.create(
         target=Target(run.target),
@@ -113,3 +121,25 @@ def audit_apply(run: ChangeRun, plan_hash: str | None, repo: Path) -> None:
         )
         if result is ApplyResult.SUCCESS:
             clear_status(PlanRecord, authority)
+
+
+def audit_refused(check: ChangeRun, plan_hash: str, differences: list[PlanDifference], repo: Path) -> None:
+    """One audit record per authority of a refused apply: nothing changed, the differing nodes failed."""
+    commit = git_commit(repo)
+    for authority in check.authorities:
+        append_audit(
+            AuditRecord(
+                id=new_record_id(),
+                time=utc_now(),
+                user=current_user(),
+                machine=machine_name(),
+                authority=authority,
+                target=check.target,
+                git_commit=commit,
+                plan_hash=plan_hash,
+                failed=[d.name for d in differences if d.authority == authority],
+                hosts=sum(1 for h in check.hosts.hosts if h.authority == authority),
+                devices=sum(1 for d in check.devices.devices if d.authority == authority),
+                result=REFUSED_RESULT,
+            )
+        )

@@ -55,6 +55,7 @@ def make_plan(inventory: Inventory) -> PlanFile:
                     "Ensure chrony points at the NTP servers",
                     "changed",
                     f"-server 10.40.0.123\n+server 10.40.1.123 key {SECRET}\n",
+                    "d" * 64,
                 )
             ],
             redact,
@@ -68,6 +69,7 @@ def make_plan(inventory: Inventory) -> PlanFile:
             "cisco_ios",
             ["interface GigabitEthernet1/0/2", f" description {SECRET}"],
             redact,
+            "e" * 64,
         )
     ]
     selection = Selection.of(["lup"], [h.name for h in hosts], [d.name for d in devices])
@@ -94,6 +96,8 @@ def test_round_trip_and_redaction(inventory: Inventory, tmp_path: Path) -> None:
     assert "1 of 2 host(s) and 1 of 1 device(s) would change" in text
     assert "~ Ensure chrony points at the NTP servers [changed]" in text
     assert "description ********" in text and SECRET not in text
+    assert loaded.hosts[0].changes[0].digest == "d" * 64 and loaded.devices[0].digest == "e" * 64
+    assert json.loads(path.read_text())["version"] == 2
 
 
 def test_inputs_cover_scope_files(inventory: Inventory) -> None:
@@ -155,9 +159,10 @@ def test_plan_hash_is_order_independent_and_input_sensitive() -> None:
     [
         (None, "does not exist"),
         ("{not json", "is not readable JSON"),
-        ('{"version": 99}', "has format version 99, this ksm reads 1"),
+        ('{"version": 99}', "has format version 99, this ksm reads 2 — plan again"),
+        ('{"version": 1, "target": "lab"}', "format version 1, this ksm reads 2 .older plans cannot"),
         ('["a list"]', "has format version None"),
-        ('{"version": 1, "target": "lab"}', "is corrupt: authorities: Field required"),
+        ('{"version": 2, "target": "lab"}', "is corrupt: authorities: Field required"),
     ],
 )
 def test_bad_plan_files_are_refused_clearly(tmp_path: Path, content: str | None, message: str) -> None:

@@ -79,3 +79,49 @@ def test_a_reviewed_plan_is_checked_before_anything_runs(inventory: Inventory, s
     with pytest.raises(UsageError, match="was made for --target production"):
         run_change(ChangeRequest(ChangeMode.APPLY, inventory, ReviewedPlan(plan), target=Target.LAB))
     assert not state.exists()
+
+
+def test_a_reviewed_plan_that_no_longer_matches_is_refused_before_any_change(
+    inventory: Inventory, state: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The new check run differs on one device: no apply run starts, and the audit log says why."""
+    from ksm_provision.network.results import DevicePlan, NetworkPlan, PlanStatus
+    from ksm_provision.playbook.results import PlaybookRun, RunMode
+    from ksm_provision.workflow import run as run_module
+    from ksm_provision.workflow.audit import read_audit
+    from ksm_provision.workflow.exact_plan import PlanChangedError
+    from ksm_provision.workflow.orchestrate import ChangeRun
+    from ksm_provision.workflow.planfile import device_plan
+    from ksm_provision.workflow.run_records import REFUSED_RESULT
+
+    router, reviewed = "sn-rh-rt01", ["interface lo", "description Loopback", "exit"]
+    plan = PlanFile.create(
+        target=Target.LAB,
+        authorities=["schwerin"],
+        inputs=input_hashes(inventory, Selection.of(["schwerin"], devices=[router])),
+        devices=[device_plan(router, "schwerin", "frr", reviewed, str, "d1")],
+    )
+    modes: list[RunMode] = []
+
+    def stages(request: object, scope: object, mode: RunMode, *args: object) -> ChangeRun:
+        modes.append(mode)
+        live = DevicePlan(
+            hostname=router, authority="schwerin", platform="frr", role="router", status=PlanStatus.CHANGES,
+            remediation=(*reviewed, "no ip route 192.0.2.0/24 Null0"), remediation_digest="d2",
+        )  # fmt: skip
+        return ChangeRun(
+            mode=mode,
+            target="lab",
+            authorities=["schwerin"],
+            hosts=PlaybookRun(mode=mode, hosts=[], return_code=0),
+            devices=NetworkPlan(target="lab", devices=(live,)),
+        )
+
+    monkeypatch.setattr(run_module, "run_stages", stages)
+    with pytest.raises(PlanChangedError, match="sn-rh-rt01 changed since the plan: plan again") as caught:
+        run_change(ChangeRequest(ChangeMode.APPLY, inventory, ReviewedPlan(plan)))
+    assert "would now also send 1 line(s): 'no ip route 192.0.2.0/24 Null0'" in str(caught.value)
+    assert modes == [RunMode.PLAN], "only the check run ran: nothing was applied"
+    (record,) = read_audit(state).records
+    assert (record.result, record.failed, record.plan_hash) == (REFUSED_RESULT, [router], plan.plan_hash)
+    assert record.changed_devices == [] and record.changed_hosts == []
