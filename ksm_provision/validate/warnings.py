@@ -2,7 +2,8 @@
 
 Errors (:mod:`authority_rules`, :mod:`cross_rules`, :mod:`intent_rules`) describe a network that
 would not work or cannot be rendered; a warning describes one that works but falls short of how the
-provider runs sites, e.g. a site whose switches, routers and servers log only locally.
+provider runs sites, e.g. a site whose switches, routers and servers log only locally, a network
+whose gateway no router of the inventory holds, or a client range no DHCP server serves.
 """
 
 from __future__ import annotations
@@ -74,7 +75,57 @@ def log_host_warnings(inventory: Inventory, aid: str) -> list[Problem]:
     return warnings
 
 
+def unrouted_gateway_warnings(inventory: Inventory, aid: str) -> list[Problem]:
+    """A network whose gateway no router of the inventory holds: nothing of ksm routes it."""
+    authority = inventory.authorities[aid]
+    source = inventory.source_of(aid)
+    held = {
+        iface.address.ip
+        for device in authority.network_devices
+        for iface in device.interfaces
+        if iface.address is not None
+    }
+    # A subnet a static route sends elsewhere is routed by gear outside ksm on purpose (e.g. a VPN gateway).
+    routed_elsewhere = [
+        route.prefix
+        for device in authority.network_devices
+        if device.routing
+        for route in device.routing.static_routes
+    ]
+    return [
+        Problem(
+            source.file,
+            source.line_of(("networks", index, "gateway")),
+            f"network '{network.id}': no router of the inventory holds its gateway {network.gateway}, "
+            "so its hosts reach nothing beyond their subnet unless gear outside ksm routes it",
+            f"add a routed interface with address {network.gateway}/{network.subnet.prefixlen} to the "
+            "site's router",
+        )
+        for index, network in enumerate(authority.networks)
+        if network.gateway not in held and not any(network.subnet.subnet_of(r) for r in routed_elsewhere)
+    ]
+
+
+def unserved_range_warnings(inventory: Inventory, aid: str) -> list[Problem]:
+    """A client range in a network no DHCP server serves: its members lease from the pool, so none."""
+    authority = inventory.authorities[aid]
+    source = inventory.source_of(aid)
+    served = {net for server in authority.servers if server.dhcp for net in server.dhcp.serves}
+    return [
+        Problem(
+            source.file,
+            source.line_of(("client_ranges", index, "network")),
+            f"client range '{entry.name}': no DHCP server serves network '{entry.network}', and range "
+            "members get their addresses from its DHCP pool",
+            f"add '{entry.network}' to `dhcp.serves` of a DHCP server of the authority",
+        )
+        for index, entry in enumerate(authority.client_ranges)
+        if entry.network not in served
+    ]
+
+
 def check_warnings(inventory: Inventory) -> list[Problem]:
     """Every warning about *inventory* (which must have validated), sorted by file and line."""
-    found = [w for aid in inventory.authorities for w in log_host_warnings(inventory, aid)]
+    rules = (log_host_warnings, unrouted_gateway_warnings, unserved_range_warnings)
+    found = [w for aid in inventory.authorities for rule in rules for w in rule(inventory, aid)]
     return sorted(set(found))

@@ -255,7 +255,7 @@ def test_shared_service_plans_its_host_and_the_clients_using_it(repo: Path) -> N
 def test_address_block_plans_that_authoritys_devices(repo: Path) -> None:
     edit(repo, "inventories/ksm.yml", "vlans: [200, 299]", "vlans: [200, 298]")
     scope, inventory = scope_of(repo)
-    assert set(scope.hosts) == gateways(inventory, "schwerin") == {"sn-rh-rt01", "sn-sh-rt01"}
+    assert set(scope.hosts) == gateways(inventory, "schwerin") == {"sn-ils-rt01", "sn-rh-rt01", "sn-sh-rt01"}
     assert set(scope.devices) == {d.hostname for d in inventory.devices if d.authority == "schwerin"}
 
 
@@ -363,7 +363,7 @@ def test_gateway_role_plans_the_routers_linux_sides_only(repo: Path) -> None:
     assert (
         set(scope.hosts)
         == gateways(inventory)
-        == {"lup-pch-rt01", "lup-lwl-rt01", "sn-rh-rt01", "sn-sh-rt01"}
+        == {"lup-pch-rt01", "lup-lwl-rt01", "sn-ils-rt01", "sn-rh-rt01", "sn-sh-rt01"}
     )
     assert "role gateway runs on hosts: gateways" in scope.hosts["sn-rh-rt01"][0]
     assert not scope.devices and not scope.notes

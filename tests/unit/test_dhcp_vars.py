@@ -49,7 +49,7 @@ def test_range_clients_have_no_invented_mac(samples: Inventory) -> None:
 
 def test_served_networks_get_pool_and_client_ranges_as_ranges(samples: Inventory) -> None:
     subnets = subnets_by_id(host_vars(samples, samples.hosts_by_name["lup-pch-dhcp01"]))
-    assert list(subnets) == ["pch-clients", "pch-servers", "hgw-clients"]  # file order
+    assert list(subnets) == ["pch-clients", "pch-servers", "hgw-clients", "ils-clients"]  # file order
     pch = subnets["pch-clients"]
     assert pch["served"] is True and pch["gateway"] == "10.41.0.1"
     # the range pch-verwaltung: 250 hosts from 10.41.0.20; then the network's own pool
@@ -104,6 +104,7 @@ def test_verify_expects_subnets_ranges_and_reservations(samples: Inventory) -> N
         ("10.41.0.0", [["10.41.0.20", "10.41.1.13"], ["10.41.2.0", "10.41.3.250"]]),
         ("10.41.8.0", []),
         ("10.41.32.0", [["10.41.32.20", "10.41.32.43"]]),
+        ("10.41.48.0", [["10.41.48.20", "10.41.48.27"]]),
     ]
     assert [r["hostname"] for r in dhcp.params["reservations"]] == ["lup-pch-kfz01", "lup-pch-kfz02"]
 

@@ -22,7 +22,7 @@ from ksm_provision.network.intended import RenderError
 
 REPO = Path(__file__).resolve().parents[2]
 GOLDEN = REPO / "tests" / "data" / "golden" / "nftables"
-ROUTERS = ["lup-lwl-rt01", "lup-pch-rt01", "sn-rh-rt01", "sn-sh-rt01"]
+ROUTERS = ["lup-lwl-rt01", "lup-pch-rt01", "sn-ils-rt01", "sn-rh-rt01", "sn-sh-rt01"]
 HOSTILE = '"; flush ruleset\nadd rule inet ksm forward accept #'
 
 
@@ -79,7 +79,7 @@ def test_ruleset_matches_the_reviewed_golden_file(configs: dict[str, GatewayConf
 
 def test_relay_settings(configs: dict[str, GatewayConfig]) -> None:
     assert configs["lup-pch-rt01"].relay_servers == ("10.41.8.20",)
-    assert configs["lup-pch-rt01"].relay_interfaces == ("vlan110", "vlan112", "vlan120")
+    assert configs["lup-pch-rt01"].relay_interfaces == ("vlan110", "vlan112", "vlan120", "vlan150")
     assert configs["sn-sh-rt01"].relay_servers == ("10.42.8.20",)
     assert configs["sn-sh-rt01"].relay_interfaces == ("vlan211", "wan1")
 

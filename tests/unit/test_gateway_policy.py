@@ -120,6 +120,8 @@ def test_relays_of_the_samples(inventory: Inventory) -> None:
         ("lup-lwl-rt01", "vlan111"),
         ("lup-pch-rt01", "vlan110"),
         ("lup-pch-rt01", "vlan112"),
+        ("lup-pch-rt01", "vlan150"),
+        ("sn-ils-rt01", "vlan250"),
         ("sn-rh-rt01", "vlan210"),
         ("sn-sh-rt01", "vlan211"),
     ]
@@ -146,7 +148,7 @@ def test_router_input(inventory: Inventory) -> None:
     assert ospf is not None
     assert not pch.permits(IPv4Address("10.40.101.1"), IPv4Address("224.0.0.5"), Protocol.OSPF, None, "wan0")
     assert pch.permits(LUP_CLIENT, IPv4Address("255.255.255.255"), UDP, 67, "vlan110")
-    assert not pch.permits(LUP_CLIENT, IPv4Address("255.255.255.255"), UDP, 67, "vlan150")
+    assert not pch.permits(LUP_CLIENT, IPv4Address("255.255.255.255"), UDP, 67, "vlan130")  # printers
     lwl = router_policy(inventory, inventory.devices_by_name["lup-lwl-rt01"]).input
     assert lwl.permits(IPv4Address("10.41.16.30"), IPv4Address("10.41.24.1"), UDP, 123)  # site NTP on router
 

@@ -144,7 +144,7 @@ def test_every_frr_router_is_a_gateway_host_at_its_management_address(inventory:
     from ksm_provision.render.gateway_vars import ansible_host_groups, ansible_host_vars, gateway_hosts
 
     hosts = {h.hostname: h for h in gateway_hosts(inventory)}
-    assert set(hosts) == {"lup-pch-rt01", "lup-lwl-rt01", "sn-rh-rt01", "sn-sh-rt01"}
+    assert set(hosts) == {"lup-pch-rt01", "lup-lwl-rt01", "sn-ils-rt01", "sn-rh-rt01", "sn-sh-rt01"}
     router = inventory.devices_by_name["lup-pch-rt01"]
     assert hosts["lup-pch-rt01"].address == router.model.management.address
     groups = ansible_host_groups(inventory, hosts["lup-pch-rt01"])
