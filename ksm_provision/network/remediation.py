@@ -7,6 +7,12 @@ Interfaces the device always has (physical switch ports, a router's kernel links
 deleted. When the inventory does not mention one that the running config shows, the intended
 config gets it in the platform's default state (switch ports: ``shutdown`` and nothing else;
 router links: no configuration) instead of hier_config's ``no interface ...``.
+
+IOS hides some lines and adds others by itself (:mod:`.hidden_lines`): hidden lines
+(``snmp-server user``) never take part in the comparison with the running config and are sent only
+when a :class:`~.hidden_lines.HiddenState` read from the device says they must be; device-owned
+lines (``username``, ``enable secret``, ``aaa session-id common``, ...) in the running config are
+neither removed nor reported unless the intended config holds the same line.
 """
 
 from __future__ import annotations
@@ -15,6 +21,8 @@ from dataclasses import dataclass
 
 from hier_config import HConfig, WorkflowRemediation, get_hconfig
 
+from ksm_provision.inventory.models import Platform
+from ksm_provision.network.hidden_lines import HiddenState, is_device_owned, is_hidden, removal
 from ksm_provision.network.platforms import PlatformInfo
 
 
@@ -34,6 +42,39 @@ class ParsedConfig:
 
 def parse(info: PlatformInfo, text: str) -> ParsedConfig:
     return ParsedConfig(info, text, get_hconfig(info.driver(), text))
+
+
+def hidden_lines(config: ParsedConfig) -> list[str]:
+    """The top-level lines of *config* the device will not show (``snmp-server user`` on IOS)."""
+    if config.info.platform is not Platform.CISCO_IOS:
+        return []
+    return [child.text for child in config.config.children if is_hidden(child.text)]
+
+
+def _without(config: HConfig, drop: list[str]) -> HConfig:
+    """A copy of *config* without the top-level lines in *drop* (the config itself if none)."""
+    if not drop:
+        return config
+    copy = config.deep_copy()
+    for text in drop:
+        child = copy.get_child(equals=text)
+        if child is not None:
+            child.delete()
+    return copy
+
+
+def comparable(running: ParsedConfig, intended: ParsedConfig) -> tuple[HConfig, HConfig]:
+    """Running and intended as far as they can be compared: hidden lines out of the intended
+    config, device-owned lines out of the running one (unless intended holds the same line)."""
+    if running.info.platform is not Platform.CISCO_IOS:
+        return running.config, intended.config
+    owned = [
+        child.text
+        for child in running.config.children
+        if is_device_owned(child.text) and intended.config.get_child(equals=child.text) is None
+    ]
+    hidden = hidden_lines(running) + hidden_lines(intended)
+    return _without(running.config, owned + hidden), _without(intended.config, hidden_lines(intended))
 
 
 @dataclass(frozen=True)
@@ -91,13 +132,42 @@ def _complete_intended(running: HConfig, intended: HConfig, info: PlatformInfo) 
     return completed
 
 
-def remediate(running: ParsedConfig, intended: ParsedConfig) -> Remediation:
-    """Remediation (running -> intended) and rollback (intended -> running) of one device."""
+def remediate(
+    running: ParsedConfig,
+    intended: ParsedConfig,
+    hidden: HiddenState | None = None,
+    hidden_digest: str | None = None,
+) -> Remediation:
+    """Remediation (running -> intended) and rollback (intended -> running) of one device.
+
+    Hidden lines of *intended* never take part in the comparison. With *hidden* (what the device
+    revealed with ``show snmp user``, and the digest recorded at the last push) they are added as
+    it requires; a newly created user is removed again by the rollback, a re-sent one cannot be
+    restored (the old secret is unknown). Without *hidden* (the push path has not read the device's
+    SNMP users) they ride along with any other change: a new device gets its user with its first
+    push, re-sending an unchanged user changes nothing on IOS, and an in-sync device gets nothing.
+    """
     if running.info.platform is not intended.info.platform:
         raise ValueError("running and intended configs of different platforms")
-    target = _complete_intended(running.config, intended.config, running.info)
-    workflow = WorkflowRemediation(running.config, target)
-    return Remediation(workflow.remediation_config, workflow.rollback_config)
+    current, wanted = comparable(running, intended)
+    target = _complete_intended(current, wanted, running.info)
+    workflow = WorkflowRemediation(current, target)
+    result = Remediation(workflow.remediation_config, workflow.rollback_config)
+    if hidden is not None:
+        _add_hidden(result, hidden, hidden.to_send(hidden_lines(intended), hidden_digest))
+    elif not result.empty:
+        for line in hidden_lines(intended):
+            result.remediation.add_child(line)
+    return result
+
+
+def _add_hidden(result: Remediation, hidden: HiddenState, lines: list[str]) -> None:
+    for line in lines:
+        result.remediation.add_child(line)
+        undo = removal(line)
+        name = line.split()[2]
+        if undo is not None and name not in hidden.users:
+            result.rollback_config.add_child(undo)
 
 
 def predicted(running: ParsedConfig, remediation: Remediation) -> HConfig:

@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from ksm_provision.errors import ConnectionFailedError
 from ksm_provision.inventory.inventory import Inventory
 from ksm_provision.lab.manager import Lab
 from ksm_provision.lab.switches import state_dir
@@ -26,11 +27,13 @@ from ksm_provision.network.pipeline import (
     device_scope,
     plan_devices,
 )
+from ksm_provision.network.hidden_lines import is_hidden
 from ksm_provision.network.platforms import platform_info
 from ksm_provision.network.push import DeviceJob, apply_device
 from ksm_provision.network.remediation import parse, remediate
 from ksm_provision.network.results import ApplyStatus, NetworkApply, PlanStatus
 from ksm_provision.network.session import DeviceSession, Endpoint, Timeouts
+from ksm_provision.targets import JumpEndpoint
 from ksm_provision.vault import read_vault, vault_access
 from ksm_switchsim import Faults, clear_faults, set_faults
 from tests.integration.lab_helpers import ksm
@@ -122,7 +125,12 @@ def test_the_pushed_configs_read_back_as_rendered(net: Net) -> None:
     scope = device_scope(net.inventory, LabTargets(net.lab), limit=f"{ROUTER},{SWITCH}")
     for job in scope.jobs:
         running = net.running(job.hostname)
-        rendered = [line for line in job.intended.splitlines() if line.strip() not in ("!", "")]
+        # IOS never shows `snmp-server user` (network/hidden_lines.py): the device cannot show it back
+        rendered = [
+            line
+            for line in job.intended.splitlines()
+            if line.strip() not in ("!", "") and not is_hidden(line)
+        ]
         shown = iter(line for line in running.splitlines() if line.strip() not in ("!", ""))
         missing = [line for line in rendered if not any(line == seen for seen in shown)]
         assert missing == [], f"{job.hostname}: rendered lines missing or in another order on the device"
@@ -213,7 +221,7 @@ def test_backup_is_stable_and_holds_no_secret(net: Net, tmp_path: Path) -> None:
             f"a vault value leaked into the backup of {device.hostname}"
         )
         if device.model.platform == "cisco_ios":
-            assert "v3 auth sha ******** priv aes 128 ********" in a
+            assert "snmp-server user" not in a  # IOS never shows it (network/hidden_lines.py)
 
 
 def test_backup_compares_with_the_render(net: Net, tmp_path: Path) -> None:
@@ -234,3 +242,25 @@ def test_cli_plan_reports_nothing_to_do(net: Net) -> None:
         net.env, "plan", "--only", "devices", "--target", "lab", "--all", "--detailed-exitcode", "--json"
     )
     assert '"status": "in_sync"' in result.stdout and '"status": "changes"' not in result.stdout
+
+
+def test_a_session_through_a_jump_host_checks_the_jump_hosts_key(net: Net, tmp_path: Path) -> None:
+    """ProxyJump the ksm way: the switch reached through a lab host's sshd (direct-tcpip); the jump
+    host's key must be in the given known_hosts, else the session is refused with ssh's reason."""
+    targets = LabTargets(net.lab)
+    hosts = {h.hostname for h in net.inventory.hosts}
+    name, host = next((n, c) for n, c in sorted(targets.hosts(net.inventory).items()) if n in hosts)
+    assert host.key_file and host.known_hosts and host.check_host_key, name
+    jump = JumpEndpoint(
+        host.address, host.port, host.user, known_hosts=Path(host.known_hosts), key_file=Path(host.key_file)
+    )
+    switch = net.endpoint(SWITCH)
+    through = dataclasses.replace(switch, reach=dataclasses.replace(switch.reach, jump=jump))
+    with DeviceSession(through, FAST) as session:
+        assert f"hostname {SWITCH}" in session.running_config()
+    (tmp_path / "known_hosts").write_text("", encoding="utf-8")
+    unknown = dataclasses.replace(jump, known_hosts=tmp_path / "known_hosts")
+    refused = dataclasses.replace(switch, reach=dataclasses.replace(switch.reach, jump=unknown))
+    with pytest.raises(ConnectionFailedError, match="not found in known_hosts") as caught:
+        DeviceSession(refused, FAST)
+    assert "ksm hostkeys scan" in caught.value.hint

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from ksm_provision.inventory.models import Platform
+from ksm_provision.network.hidden_lines import HiddenState
 from ksm_provision.network.platforms import platform_info, typed_command
 from ksm_provision.network.remediation import ParsedConfig, parse, predicted, remediate
 
@@ -121,3 +122,67 @@ def test_banners_are_typed_with_a_delimiter_that_is_not_in_the_text() -> None:
     info = platform_info(Platform.CISCO_IOS)
     assert typed_command(info, "banner login ^CNo #1 here^C") == "banner login %No #1 here%"
     assert typed_command(platform_info(Platform.FRR), "banner motd line x") == "banner motd line x"
+
+
+# --- lines IOS hides or adds (network/hidden_lines.py) -------------------------------------------
+
+_USER = "snmp-server user mon MON v3 auth sha Auth-1 priv aes 128 Priv-2"
+_SHOWN = (
+    "\nUser name: mon\nEngine ID: 800000090300005E00005301\nstorage-type: nonvolatile        active\n"
+    "Authentication Protocol: SHA\nPrivacy Protocol: AES128\nGroup-name: MON\n"
+)
+
+
+def test_a_hidden_snmp_user_is_never_planned_from_the_running_config() -> None:
+    """Real IOS never shows ``snmp-server user``: comparing it would plan it on every run."""
+    info = platform_info(Platform.CISCO_IOS)
+    running = parse(info, "hostname a\nsnmp-server group MON v3 priv\n")
+    intended = parse(info, f"hostname a\nsnmp-server group MON v3 priv\n{_USER}\n")
+    assert remediate(running, intended).empty
+    # a backup that still holds the line is no reason to remove it either
+    assert remediate(intended, running).empty
+
+
+def test_a_hidden_user_is_sent_when_the_device_lacks_it_and_removed_by_the_rollback() -> None:
+    info = platform_info(Platform.CISCO_IOS)
+    running = parse(info, "hostname a\n")
+    intended = parse(info, f"hostname a\n{_USER}\n")
+    first = remediate(running, intended, HiddenState.from_device(""))
+    assert first.commands == [_USER] and first.rollback == ["no snmp-server user mon MON v3"]
+    assert remediate(running, intended, HiddenState.from_device(_SHOWN)).empty
+
+
+def test_a_changed_secret_is_resent_only_through_the_recorded_digest() -> None:
+    info = platform_info(Platform.CISCO_IOS)
+    running, intended = parse(info, "hostname a\n"), parse(info, f"hostname a\n{_USER}\n")
+    shown = HiddenState.from_device(_SHOWN, sent_digest="old")
+    assert remediate(running, intended, shown, hidden_digest="old").empty
+    resent = remediate(running, intended, shown, hidden_digest="new")
+    assert resent.commands == [_USER] and resent.rollback == []  # the old secret cannot be restored
+
+
+def test_lines_the_device_owns_are_neither_removed_nor_reported() -> None:
+    info = platform_info(Platform.CISCO_IOS)
+    running = parse(
+        info,
+        "version 15.2\nno service password-encryption\nhostname a\nboot-start-marker\nboot-end-marker\n"
+        "enable secret 5 $1$78b3$xtQa1A6wFCybA2fbZZWeU.\n"
+        "username admin privilege 15 secret 5 $1$SUUR$R.rWrThT1MWlk/GocKXzc0\nno aaa new-model\n"
+        "spanning-tree mode pvst\nspanning-tree extend system-id\n",
+    )
+    intended = parse(info, "hostname a\naaa new-model\nspanning-tree mode rapid-pvst\n")
+    assert remediate(running, intended).commands == ["aaa new-model", "spanning-tree mode rapid-pvst"]
+    after = parse(
+        info,
+        running.text.replace("no aaa new-model", "aaa new-model\naaa session-id common").replace(
+            "mode pvst", "mode rapid-pvst"
+        ),
+    )
+    assert remediate(after, intended).empty
+
+
+def test_without_a_device_check_hidden_lines_ride_along_with_other_changes_only() -> None:
+    info = platform_info(Platform.CISCO_IOS)
+    intended = parse(info, f"hostname a\n{_USER}\n")
+    assert remediate(parse(info, "hostname b\n"), intended).commands == ["hostname a", _USER]
+    assert remediate(parse(info, "hostname a\n"), intended).empty

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from ksm_switchsim.config_commands import (
@@ -35,7 +37,11 @@ def rendered(tree: ConfigTree) -> list[str]:
 
 def test_factory_default_has_all_ports_and_lines() -> None:
     text = ConfigTree.factory_default("sw1").render()
-    assert text.startswith("!\nversion 15.2\n!\nhostname sw1\n!\n")
+    # the lines every factory-default IOS 15 capture shows (tests/data/real_ios/README.md)
+    assert text.startswith(
+        "!\nversion 15.2\nno service password-encryption\n!\nhostname sw1\n!\nno aaa new-model\n!\n"
+        "spanning-tree mode pvst\nspanning-tree extend system-id\n!\n"
+    )
     assert "interface GigabitEthernet1/0/48\n!\ninterface GigabitEthernet1/1/1\n!" in text
     assert text.endswith("line con 0\nline vty 0 4\nline vty 5 15\n!\nend\n")
 
@@ -168,12 +174,94 @@ def test_default_on_features_store_their_no_form() -> None:
 
 
 def test_secrets_typed_in_clear_are_stored_hashed_and_stable() -> None:
-    tree, _, _ = configure("username ops privilege 15 secret 0 Geheim1", "enable secret Geheim2")
+    # IOS 15 hashes a clear secret with MD5-crypt (type 5), e.g. "enable secret 5 $1$78b3$xtQa1A6w..."
+    # in the vIOS capture cited in tests/data/real_ios/README.md; algorithm-type picks 8 or 9.
+    tree, _, _ = configure(
+        "username ops privilege 15 secret 0 Geheim1",
+        "enable secret Geheim2",
+        "username x algorithm-type scrypt secret Geheim3",
+    )
     text = tree.render()
     assert "Geheim" not in text
-    assert "username ops privilege 15 secret 9 $9$" in text and "enable secret 9 $9$" in text
-    again, _, _ = configure("username ops privilege 15 secret 0 Geheim1", "enable secret Geheim2")
+    assert re.search(
+        r"^username ops privilege 15 secret 5 \$1\$[./0-9A-Za-z]{4}\$[./0-9A-Za-z]{22}$", text, re.M
+    )
+    assert re.search(r"^enable secret 5 \$1\$[./0-9A-Za-z]{4}\$[./0-9A-Za-z]{22}$", text, re.M)
+    assert "username x secret 9 $9$" in text and "algorithm-type" not in text
+    again, _, _ = configure(
+        "username ops privilege 15 secret 0 Geheim1",
+        "enable secret Geheim2",
+        "username x algorithm-type scrypt secret Geheim3",
+    )
     assert again.render() == text
+
+
+def test_passwords_show_in_clear_until_password_encryption_is_on() -> None:
+    tree, _, _ = configure("username ops password cisco", "line vty 0 4", "password cisco", "end")
+    assert "username ops password 0 cisco" in rendered(tree)
+    assert " password cisco" in rendered(tree)
+    configure("service password-encryption", tree=tree)
+    text = rendered(tree)
+    assert "username ops password 7 02050D480809" in text and " password 7 02050D480809" in text
+    configure("no service password-encryption", tree=tree)
+    assert "no service password-encryption" in rendered(tree)
+    assert "username ops password 7 02050D480809" in rendered(tree)  # nothing is decrypted
+
+
+def test_snmp_users_are_kept_but_never_shown() -> None:
+    tree, _, results = configure(
+        "snmp-server group MON v3 priv",
+        "snmp-server user mon MON v3 auth sha Auth-1234 priv aes 128 Priv-5678",
+    )
+    assert not any(r.failed for r in results)
+    assert "snmp-server group MON v3 priv" in rendered(tree)
+    assert not [line for line in rendered(tree) if "snmp-server user" in line or "1234" in line]
+    user = tree.snmp_users["mon"]
+    assert (user.group, user.auth, user.priv) == ("MON", "SHA", "AES128")
+    digest = user.secrets_digest
+    configure("snmp-server user mon MON v3 auth sha Other-1234 priv aes 128 Priv-5678", tree=tree)
+    assert tree.snmp_users["mon"].secrets_digest != digest
+    configure("no snmp-server user mon MON v3", tree=tree)
+    assert tree.snmp_users == {}
+
+
+@pytest.mark.parametrize(
+    ("line", "column"),
+    [
+        ("snmp-server user mon MON v4", 25),
+        ("snmp-server user mon MON v3 auth sha256 x", 33),
+        ("snmp-server user mon MON v3 auth sha a priv aes 100 b", 48),
+        ("snmp-server user mon MON v3 auth sha a extra", 39),
+    ],
+)
+def test_bad_snmp_users_are_refused_at_the_word_ios_marks(line: str, column: int) -> None:
+    tree, _, (result,) = configure(line)
+    assert result.failed and result.error_column == column
+    assert tree.snmp_users == {}
+
+
+def test_interface_range_is_accepted_and_shown_per_interface() -> None:
+    tree, ctx, results = configure("int range gi1/0/1 - 3 , Gi1/0/7", "sw mode acc", "desc Pool")
+    assert not any(r.failed for r in results)
+    assert ctx.mode is Mode.CONFIG_IF_RANGE
+    for port in ("1", "2", "3", "7"):
+        assert section(tree, f"interface GigabitEthernet1/0/{port}") == [
+            "description Pool",
+            "switchport mode access",
+        ]
+    assert section(tree, "interface GigabitEthernet1/0/4") == []
+    assert not [line for line in rendered(tree) if "range" in line]
+    _, _, (bad,) = configure("interface range gi1/0/47 - 49")
+    assert bad.failed and bad.error_column == 16
+
+
+def test_aaa_new_model_adds_the_session_id_line_ios_adds() -> None:
+    tree = ConfigTree.factory_default("sw1")
+    assert "no aaa new-model" in rendered(tree)
+    assert "spanning-tree mode pvst" in rendered(tree) and "spanning-tree extend system-id" in rendered(tree)
+    configure("aaa new-model", "aaa authentication login default local", tree=tree)
+    lines = [line for line in rendered(tree) if line.startswith("aaa ")]
+    assert lines == ["aaa new-model", "aaa authentication login default local", "aaa session-id common"]
 
 
 def test_banner_single_line_form() -> None:
@@ -206,18 +294,22 @@ def test_running_config_sections_follow_the_ios_order() -> None:
     )
     assert not any(r.failed for r in results)
     lines = [line for line in rendered(tree) if not line.startswith((" ", "interface Gi", "!"))]
+    # IOS 15.x order, as in the captures cited in tests/data/real_ios/README.md
     assert lines == [
         "version 15.2",
         "service timestamps log datetime msec",
+        "no service password-encryption",
         "hostname sw1",
+        "username a secret 5 $1$abc$def",
         "aaa new-model",
+        "aaa session-id common",
         "clock timezone CET 1 0",
         "vtp mode transparent",
-        "spanning-tree mode rapid-pvst",
-        "username a secret 5 $1$abc$def",
         "ip domain-name lab.example",
-        "ip ssh version 2",
+        "spanning-tree mode rapid-pvst",
+        "spanning-tree extend system-id",
         "vlan 10",
+        "ip ssh version 2",
         "interface Vlan10",
         "ip default-gateway 10.0.0.1",
         "ip route 10.1.0.0 255.255.0.0 10.0.0.1",

@@ -77,7 +77,7 @@ def test_invalid_input_marker_stands_under_the_bad_word(device: Device) -> None:
     assert run(cli, "show runn-config") == " " * 9 + "^\n% Invalid input detected at '^' marker.\n\n"
     run(cli, "configure terminal")
     assert run(cli, "vlan 10 x").startswith(" " * len("sw1(config)#vlan 10 ") + "^\n")
-    assert run(cli, "hostname") == "% Incomplete command.\n"
+    assert run(cli, "hostname") == "% Incomplete command.\n\n"
 
 
 def test_write_memory_persists_and_is_loaded_at_boot(device: Device, tmp_path: Path) -> None:
@@ -126,7 +126,7 @@ def test_configure_replace_with_a_broken_file_changes_nothing(device: Device) ->
 def test_do_runs_exec_commands_from_configuration_mode(device: Device) -> None:
     cli = privileged(device)
     run(cli, "conf t", "interface Gi1/0/2")
-    assert run(cli, "do show vlan brief").startswith("VLAN Name")
+    assert run(cli, "do show vlan brief").startswith("\nVLAN Name")
     assert cli.mode is Mode.CONFIG_IF
 
 
@@ -209,3 +209,38 @@ def test_terminal_shows_the_motd_banner_first(device: Device) -> None:
     cli = privileged(device)
     run(cli, "conf t", "banner motd ^CLab switch^C", "end")
     assert transcript(device, b"exit\r").startswith("Lab switch\r\nsw1>exit\r\n")
+
+
+def test_ios_errors_have_the_ios_form(device: Device) -> None:
+    cli = privileged(device)
+    run(cli, "configure terminal")
+    assert run(cli, "frobnicate 1") == "            ^\n% Invalid input detected at '^' marker.\n\n"
+    assert run(cli, "ip default-gateway") == "% Incomplete command.\n\n"
+    assert run(cli, "s") == '% Ambiguous command:  "s"\n'
+    run(cli, "int range gi1/0/1 - 2")
+    assert cli.prompt == "sw1(config-if-range)#"
+
+
+def test_foreign_refusal_fault_answers_in_no_ios_style(device: Device) -> None:
+    cli = privileged(device, Faults(reject_commands=(r"^ntp",), reject_style="foreign"))
+    run(cli, "configure terminal")
+    output = run(cli, "ntp server 10.0.0.1")
+    assert output == "No such command: ntp server 10.0.0.1\n"
+    assert "%" not in output and "^" not in output
+    assert "ntp server" not in device.running.render()
+
+
+def test_show_snmp_user_lists_what_the_running_config_hides(device: Device) -> None:
+    cli = privileged(device)
+    run(
+        cli,
+        "configure terminal",
+        "snmp-server user mon MON v3 auth sha Auth-1234 priv aes 256 Priv-5678",
+        "end",
+    )
+    assert "snmp-server user" not in run(cli, "show running-config")
+    assert run(cli, "show snmp user mon") == (
+        "\nUser name: mon\nEngine ID: 800000090300005E00005301\nstorage-type: nonvolatile        active\n"
+        "Authentication Protocol: SHA\nPrivacy Protocol: AES256\nGroup-name: MON\n"
+    )
+    assert run(cli, "show snmp user other") == ""

@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 from typing import Final
 
 from ksm_switchsim import grammar as g
-from ksm_switchsim.config_tree import ConfigNode, ConfigTree, split_blocks
+from ksm_switchsim.config_tree import ConfigNode, ConfigTree, SnmpUser, split_blocks
 from ksm_switchsim.modes import Mode
-from ksm_switchsim.passwords import hide_clear_secret
+from ksm_switchsim.passwords import hash_secret, secrets_digest, show_password
 
 INVALID_INPUT = "% Invalid input detected at '^' marker."
 INCOMPLETE = "% Incomplete command."
@@ -164,6 +164,48 @@ def _interface(ctx: ConfigContext, inv: Invocation) -> str | Reject:
     return ""
 
 
+_RANGE_ITEM_RE: Final = re.compile(r"^\s*([A-Za-z-]+)\s*((?:\d+/)*)(\d+)\s*(?:-\s*(\d+))?\s*$")
+
+
+def expand_interface_range(text: str) -> list[str] | None:
+    """The interfaces of an ``interface range`` argument, or None if it is not one.
+
+    >>> expand_interface_range("gi1/0/1 - 3 , Gi1/1/4")
+    ['GigabitEthernet1/0/1', 'GigabitEthernet1/0/2', 'GigabitEthernet1/0/3', 'GigabitEthernet1/1/4']
+    """
+    names: list[str] = []
+    for item in text.split(","):
+        match = _RANGE_ITEM_RE.match(item)
+        if match is None:
+            return None
+        kind, prefix, first, last = match.groups()
+        low, high = int(first), int(last or first)
+        if high < low:
+            return None
+        for number in range(low, high + 1):
+            name = g.normalise_interface(f"{kind}{prefix}{number}")
+            if name is None:
+                return None
+            names.append(name)
+    return names
+
+
+def _interface_range(ctx: ConfigContext, inv: Invocation) -> str | Reject:
+    """``interface range gi1/0/1 - 4 , gi1/0/7``: one sub-mode editing every listed interface;
+    IOS stores (and shows) the lines per interface, never the range."""
+    if inv.negated:
+        return Reject(arg_index=0)
+    names = expand_interface_range(inv.raw_args)
+    if names is None:
+        return Reject(arg_index=0)
+    nodes = [ctx.tree.root.find(f"interface {name}") for name in names]
+    if any(node is None for node in nodes):
+        return Reject(arg_index=0)
+    ctx.mode = Mode.CONFIG_IF_RANGE
+    ctx.targets = [node for node in nodes if node is not None]
+    return ""
+
+
 def _line(ctx: ConfigContext, inv: Invocation) -> str | Reject:
     if inv.negated:
         return Reject(message=INVALID_INPUT)
@@ -200,14 +242,18 @@ def _banner(ctx: ConfigContext, inv: Invocation) -> str | Reject:
     return ""
 
 
+def _password_encryption(ctx: ConfigContext) -> bool:
+    return ctx.tree.root.find("service password-encryption") is not None
+
+
 def _username(ctx: ConfigContext, inv: Invocation) -> str | Reject:
     if not inv.args:
         return INCOMPLETE
     if inv.negated:
         ctx.tree.root.remove_key(f"username {inv.args[0]}")
         return ""
-    words = hide_clear_secret(list(inv.args), "secret", inv.args[0])
-    words = hide_clear_secret(words, "password", inv.args[0])
+    words = hash_secret(list(inv.args), inv.args[0])
+    words = show_password(words, encrypt=_password_encryption(ctx), explicit_zero=True)
     ctx.tree.root.set(" ".join(["username", *words]))
     return ""
 
@@ -216,8 +262,120 @@ def _enable_secret(ctx: ConfigContext, inv: Invocation) -> str | Reject:
     if inv.negated:
         ctx.tree.root.remove_key("enable secret")
         return ""
-    words = hide_clear_secret(["secret", *inv.args], "secret", "enable")
+    words = list(inv.keywords[1:] + inv.args)
+    words = hash_secret(words, "enable")
     ctx.tree.root.set(" ".join(["enable", *words]))
+    return ""
+
+
+def _service(ctx: ConfigContext, inv: Invocation) -> str | Reject:
+    """``service ...``; ``service password-encryption`` also encrypts the passwords already stored
+    (as IOS does; ``no service password-encryption`` decrypts nothing)."""
+    store(ctx, inv)
+    if inv.negated or inv.args != ("password-encryption",):
+        return ""
+    for node in [ctx.tree.root, *ctx.tree.root.children]:
+        for child in node.children:
+            words = child.text.split()
+            if "password" in words and words[0] in ("username", "password"):
+                shown = show_password(words, encrypt=True, explicit_zero=words[0] == "username")
+                child.text = " ".join(shown)
+    return ""
+
+
+def _aaa_new_model(ctx: ConfigContext, inv: Invocation) -> str | Reject:
+    """IOS shows ``no aaa new-model`` by default and adds ``aaa session-id common`` with the model."""
+    if inv.negated:
+        ctx.tree.root.set("no aaa new-model")
+        ctx.tree.root.remove_key("aaa session-id")
+        return ""
+    ctx.tree.root.set("aaa new-model")
+    if ctx.tree.root.find_by_key("aaa session-id") is None:
+        ctx.tree.root.set("aaa session-id common")
+    return ""
+
+
+def _stp_mode(ctx: ConfigContext, inv: Invocation) -> str | Reject:
+    """``spanning-tree mode``: IOS shows the default ``spanning-tree mode pvst`` too."""
+    ctx.tree.root.set("spanning-tree mode pvst" if inv.negated else inv.text)
+    return ""
+
+
+_SNMP_AUTH: Final = {"md5": "MD5", "sha": "SHA"}
+_SNMP_PRIV: Final = {"des": "DES", "3des": "3DES", "aes": "AES"}
+_AES_BITS: Final = ("128", "192", "256")
+
+
+@dataclass
+class _SnmpParse:
+    args: tuple[str, ...]
+    at: int = 3
+    auth: str | None = None
+    priv: str | None = None
+    secrets: tuple[str, ...] = ()
+
+    def word(self) -> str | None:
+        return self.args[self.at] if self.at < len(self.args) else None
+
+
+def _snmp_auth(p: _SnmpParse) -> Reject | str | None:
+    if p.word() == "encrypted":
+        p.at += 1
+    if p.word() != "auth":
+        return None
+    p.at += 1
+    proto = p.word()
+    if proto not in _SNMP_AUTH:
+        return INCOMPLETE if proto is None else Reject(arg_index=p.at)
+    if p.at + 1 >= len(p.args):
+        return INCOMPLETE
+    p.auth, p.secrets, p.at = _SNMP_AUTH[proto], (p.args[p.at + 1],), p.at + 2
+    return _snmp_priv(p)
+
+
+def _snmp_priv(p: _SnmpParse) -> Reject | str | None:
+    if p.word() != "priv":
+        return None
+    p.at += 1
+    proto = p.word()
+    if proto not in _SNMP_PRIV:
+        return INCOMPLETE if proto is None else Reject(arg_index=p.at)
+    p.at += 1
+    name = _SNMP_PRIV[proto]
+    if proto == "aes":
+        if p.word() not in _AES_BITS:
+            return INCOMPLETE if p.word() is None else Reject(arg_index=p.at)
+        name, p.at = f"AES{p.word()}", p.at + 1
+    if p.word() is None:
+        return INCOMPLETE
+    p.priv, p.secrets, p.at = name, (*p.secrets, p.args[p.at]), p.at + 1
+    return None
+
+
+def _snmp_user(ctx: ConfigContext, inv: Invocation) -> str | Reject:
+    """``snmp-server user NAME GROUP {v1|v2c|v3 [auth {md5|sha} KEY [priv {des|3des|aes N} KEY]]}
+    [access ACL]``: kept apart from the running-config, as on IOS (``show snmp user`` lists it)."""
+    args = inv.args
+    if inv.negated:
+        if args and args[0] in ctx.tree.snmp_users:
+            del ctx.tree.snmp_users[args[0]]
+        return ""
+    if len(args) < 3:
+        return INCOMPLETE
+    if args[2] not in ("v1", "v2c", "v3"):
+        return Reject(arg_index=2)
+    parsed = _SnmpParse(args)
+    problem = _snmp_auth(parsed) if args[2] == "v3" else None
+    if problem is not None:
+        return problem
+    acl = None
+    if parsed.word() == "access" and parsed.at + 1 < len(args):
+        acl, parsed.at = args[parsed.at + 1], parsed.at + 2
+    if parsed.at < len(args):
+        return Reject(arg_index=parsed.at)
+    ctx.tree.snmp_users[args[0]] = SnmpUser(
+        args[0], args[1], args[2], parsed.auth, parsed.priv, secrets_digest(*parsed.secrets), acl
+    )
     return ""
 
 
@@ -408,7 +566,7 @@ def _transport(ctx: ConfigContext, inv: Invocation) -> str | Reject:
 def _line_password(ctx: ConfigContext, inv: Invocation) -> str | Reject:
     if inv.negated:
         return store(ctx, inv)
-    words = hide_clear_secret(["password", *inv.args], "password", "line")
+    words = show_password(["password", *inv.args], encrypt=_password_encryption(ctx), explicit_zero=False)
     return store(ctx, Invocation(("password",), tuple(words[1:]), False, inv.raw_args))
 
 
@@ -430,6 +588,7 @@ GLOBAL_SPECS: Final[tuple[Spec, ...]] = (
     _spec("hostname", g.positional(g.any_word), _hostname),
     _spec("vlan", g.positional(g.is_vlan_list), _vlan),
     _spec("interface", g.free_text(1), _interface),
+    _spec("interface range", g.free_text(1), _interface_range),
     _spec("line con", g.positional(g.one_of("0")), _line),
     _spec("line vty", g.positional(g.int_between(0, 15), g.int_between(0, 15), optional=1), _line),
     _spec("ntp server", g.positional(g.any_word, rest=True)),
@@ -437,7 +596,9 @@ GLOBAL_SPECS: Final[tuple[Spec, ...]] = (
     _spec("logging host", g.positional(g.any_word, rest=True)),
     _spec("logging trap", g.positional(g.one_of(*_LOG_LEVELS))),
     _spec("logging", g.free_text(1)),
+    _spec("snmp-server user", g.free_text(1), _snmp_user),
     _spec("snmp-server", g.free_text(1)),
+    _spec("aaa new-model", g.no_args, _aaa_new_model),
     _spec("aaa", g.free_text(1)),
     _spec("banner motd", g.free_text(1), _banner),
     _spec("banner login", g.free_text(1), _banner),
@@ -454,8 +615,14 @@ GLOBAL_SPECS: Final[tuple[Spec, ...]] = (
     _spec("ip http secure-server", g.no_args),
     _spec("username", g.positional(g.any_word, rest=True), _username),
     _spec("enable secret", g.free_text(1), _enable_secret),
-    _spec("service", g.free_text(1)),
+    _spec(
+        "enable algorithm-type",
+        g.positional(g.one_of("md5", "sha256", "scrypt"), g.one_of("secret"), g.any_word, rest=True),
+        _enable_secret,
+    ),
+    _spec("service", g.free_text(1), _service),
     _spec("spanning-tree vlan", g.free_text(1), _stp_vlan),
+    _spec("spanning-tree mode", g.positional(g.one_of("pvst", "rapid-pvst", "mst")), _stp_mode),
     _spec("spanning-tree", g.free_text(1)),
     _spec(
         "clock timezone",
@@ -508,6 +675,7 @@ LINE_SPECS: Final[tuple[Spec, ...]] = (
 SPECS_BY_MODE: Final[dict[Mode, tuple[Spec, ...]]] = {
     Mode.CONFIG: GLOBAL_SPECS,
     Mode.CONFIG_IF: INTERFACE_SPECS,
+    Mode.CONFIG_IF_RANGE: INTERFACE_SPECS,
     Mode.CONFIG_VLAN: VLAN_SPECS,
     Mode.CONFIG_LINE: LINE_SPECS,
 }

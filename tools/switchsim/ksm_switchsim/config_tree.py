@@ -62,7 +62,33 @@ def wrap_allowed_vlans(text: str) -> list[str]:
 
 
 DEFAULT_LINES: tuple[str, ...] = ("line con 0", "line vty 0 4", "line vty 5 15")
+#: Lines a factory-default IOS 15.x Catalyst shows although nobody typed them (see the captures in
+#: tests/data/real_ios/: "no aaa new-model", "spanning-tree mode pvst", "spanning-tree extend
+#: system-id" appear in every unconfigured switch's show running-config).
+DEFAULT_GLOBAL_LINES: tuple[str, ...] = (
+    "no service password-encryption",
+    "no aaa new-model",
+    "spanning-tree mode pvst",
+    "spanning-tree extend system-id",
+)
 IOS_VERSION_LINE = "version 15.2"
+
+
+@dataclass(frozen=True)
+class SnmpUser:
+    """An SNMP user as IOS keeps it: outside the running-config (``show snmp user`` lists it).
+
+    The secrets are kept only as digests (IOS keeps localized keys): enough for a test to see that
+    a re-send changed them, never shown.
+    """
+
+    name: str
+    group: str
+    version: str
+    auth: str | None = None
+    priv: str | None = None
+    secrets_digest: str = ""
+    access_list: str | None = None
 
 
 @dataclass
@@ -116,7 +142,7 @@ class ConfigNode:
         0.0.0.0`` removes every default route.
         """
         key = ios_rules.line_key(text, self.text)
-        if key in ios_rules.DEFAULT_ON:
+        if key in ios_rules.DEFAULT_ON or key in ios_rules.SHOWN_WHEN_OFF:
             self.set(f"no {key}")
             return
         if self.remove_key(key):
@@ -138,12 +164,16 @@ class ConfigTree:
     """The whole device configuration (the root node has empty text)."""
 
     root: ConfigNode = field(default_factory=lambda: ConfigNode(""))
+    #: ``snmp-server user`` entries by name: IOS never shows them in the running-config.
+    snmp_users: dict[str, SnmpUser] = field(default_factory=dict)
 
     @classmethod
     def factory_default(cls, hostname: str, ports: tuple[str, ...] = PHYSICAL_PORTS) -> ConfigTree:
         """What a switch boots with when it has no startup-config: the model's *ports*."""
         tree = cls()
         tree.root.set(f"hostname {hostname}")
+        for line in DEFAULT_GLOBAL_LINES:
+            tree.root.set(line)
         for port in ports:
             tree.root.section(f"interface {port}")
         for line in DEFAULT_LINES:
@@ -156,7 +186,7 @@ class ConfigTree:
         return node.text.split(" ", 1)[1] if node else "Switch"
 
     def copy(self) -> ConfigTree:
-        return ConfigTree(self.root.copy())
+        return ConfigTree(self.root.copy(), dict(self.snmp_users))
 
     def interface_names(self) -> list[str]:
         return [c.text.split(" ", 1)[1] for c in self.root.children if c.text.startswith("interface ")]

@@ -47,6 +47,7 @@ class Device:
             failed = replay(tree, startup)
             if failed:
                 log.warning("startup-config of %s: %d lines did not apply", self.store.state_dir, len(failed))
+        tree.snmp_users.update(self.store.read_snmp_users())
         return tree
 
     @property
@@ -57,7 +58,10 @@ class Device:
         """``write memory``; returns the size written."""
         with self.lock:
             text = self.running.render()
+            users = list(self.running.snmp_users.values())
         self.store.write_startup_config(text)
+        # IOS keeps SNMP users outside the startup-config (private NVRAM): they survive a reload.
+        self.store.write_snmp_users(users)
         return len(text.encode())
 
     def copy_running_to_flash(self, name: str) -> int:

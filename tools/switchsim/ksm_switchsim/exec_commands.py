@@ -270,7 +270,18 @@ def _show_version(state: ExecState, _inv: ExecInvocation) -> ExecResult:
 
 def _show_vlan(state: ExecState, _inv: ExecInvocation) -> ExecResult:
     with state.device.lock:
-        return ExecResult(output=show.show_vlan_brief(state.device.running))
+        return ExecResult(output=show.show_vlan_brief(state.device.running, state.terminal_width))
+
+
+def _show_interfaces_status(state: ExecState, _inv: ExecInvocation) -> ExecResult:
+    with state.device.lock:
+        return ExecResult(output=show.show_interfaces_status(state.device.running))
+
+
+def _show_snmp_user(state: ExecState, inv: ExecInvocation) -> ExecResult:
+    with state.device.lock:
+        users = list(state.device.running.snmp_users.values())
+    return ExecResult(output=show.show_snmp_user(users, inv.args[0] if inv.args else None))
 
 
 def _dir(state: ExecState, inv: ExecInvocation) -> ExecResult:
@@ -341,6 +352,7 @@ _ANY_EXEC: Final[tuple[ExecSpec, ...]] = (
     _spec("show version", g.no_args, _show_version),
     _spec("show vlan", g.no_args, _show_vlan),
     _spec("show vlan brief", g.no_args, _show_vlan),
+    _spec("show interfaces status", g.no_args, _show_interfaces_status),
 )
 
 USER_SPECS: Final[tuple[ExecSpec, ...]] = _ANY_EXEC
@@ -354,6 +366,7 @@ PRIV_SPECS: Final[tuple[ExecSpec, ...]] = (
     _spec("write", g.no_args, _write_memory),
     _spec("copy", g.positional(g.any_word, g.any_word), _copy),
     _spec("show running-config", g.no_args, _show_running),
+    _spec("show snmp user", g.positional(g.any_word, optional=1), _show_snmp_user),
     _spec("show startup-config", g.no_args, _show_startup),
     _spec("dir", g.positional(g.any_word, optional=1), _dir),
     _spec("more", g.positional(g.any_word), _more),

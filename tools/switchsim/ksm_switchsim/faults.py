@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -23,8 +24,12 @@ class Faults(BaseModel):
     drop_after_config_lines: int | None = Field(default=None, ge=0)
     #: Wait this long before answering each line.
     delay_ms: int = Field(default=0, ge=0, le=60_000)
-    #: Regular expressions; configuration lines matching one get "% Invalid input" and change nothing.
+    #: Regular expressions; configuration lines matching one are refused and change nothing.
     reject_commands: tuple[str, ...] = ()
+    #: How a refused line is answered: ``ios`` as IOS does (``^`` marker and ``% Invalid input
+    #: detected at '^' marker.``); ``foreign`` in a style no IOS prints (``No such command: LINE``,
+    #: no ``%``, no marker), to test that a push notices refusals it has no pattern for.
+    reject_style: Literal["ios", "foreign"] = "ios"
 
     @field_validator("reject_commands")
     @classmethod
@@ -38,6 +43,10 @@ class Faults(BaseModel):
 
     def rejects(self, line: str) -> bool:
         return any(re.search(pattern, line) for pattern in self.reject_commands)
+
+
+#: The refusal of ``reject_style="foreign"``: deliberately unlike any IOS message.
+FOREIGN_REFUSAL = "No such command: {line}"
 
 
 def set_faults(state_dir: Path, faults: Faults) -> None:

@@ -36,6 +36,10 @@ _ROOT_KEYS: Final[tuple[_KeyRule, ...]] = (
     (("snmp-server", "community"), 3),
     (("snmp-server", "host"), 3),
     (("snmp-server", "location"), 2),
+    (("snmp-server", "group"), 4),
+    (("aaa", "new-model"), 2),
+    (("aaa", "session-id"), 2),
+    (("spanning-tree", "extend", "system-id"), 3),
     (("snmp-server", "contact"), 2),
     (("username",), 2),
     (("enable", "secret"), 2),
@@ -95,6 +99,11 @@ DEFAULT_ON: Final[frozenset[str]] = frozenset(
 )
 
 
+#: Features that are off by default but whose ``no`` form IOS shows (``no service
+#: password-encryption``, ``no aaa new-model`` in every factory-default capture).
+SHOWN_WHEN_OFF: Final[frozenset[str]] = frozenset({"service password-encryption", "aaa new-model"})
+
+
 def parent_kind(parent_text: str) -> str:
     """The first word of a section header ("" for the root), used to pick rules.
 
@@ -129,21 +138,27 @@ def line_key(text: str, parent_text: str = "") -> str:
 
 #: Rank of each top-level group, in IOS order. Groups are separated by "!" lines in the output.
 _ROOT_RANKS: Final[tuple[tuple[str, int], ...]] = (
+    # IOS 15.x Catalyst order, from public show running-config captures (tests/data/real_ios/):
+    # service, hostname, boot markers, enable, username, aaa, clock, vtp, ip domain/name-server,
+    # spanning-tree, vlan sections, ip ssh, interfaces, ip default-gateway/http/route, logging,
+    # snmp-server, banner, line, ntp.
     ("service ", 0),
     ("no service ", 0),
     ("hostname ", 10),
-    ("boot ", 20),
+    ("boot", 20),
+    ("enable ", 24),
+    ("username ", 26),
     ("aaa ", 30),
+    ("no aaa ", 30),
     ("clock ", 40),
-    ("vtp ", 50),
-    ("spanning-tree ", 50),
-    ("username ", 60),
-    ("enable ", 60),
-    ("ip domain", 70),
-    ("no ip domain", 70),
-    ("ip name-server ", 70),
-    ("ip ssh ", 70),
+    ("vtp ", 45),
+    ("ip domain", 50),
+    ("no ip domain", 50),
+    ("ip name-server ", 50),
+    ("spanning-tree ", 55),
+    ("no spanning-tree ", 55),
     ("vlan ", 80),
+    ("ip ssh ", 85),
     ("interface ", 90),
     ("ip default-gateway ", 100),
     ("ip http ", 100),
@@ -243,7 +258,6 @@ def root_sort_key(text: str, insertion: int) -> tuple[int, int, tuple[object, ..
     which they were configured, as IOS does; VLANs, interfaces, lines, routes and users are sorted.
     """
     rank = root_rank(text)
-    subrank = 0
     detail: tuple[object, ...] = (insertion,)
     if text.startswith("vlan "):
         ids = vlan_list_to_ids(text.split(" ", 1)[1])
@@ -253,18 +267,42 @@ def root_sort_key(text: str, insertion: int) -> tuple[int, int, tuple[object, ..
     elif text.startswith("line "):
         detail = _line_sort_key(text)
     elif text.startswith("ip route "):
-        subrank, detail = 2, _route_sort_key(text)
-    elif text.startswith(("ip http ", "no ip http ")):
-        subrank = 1
+        detail = _route_sort_key(text)
     elif text.startswith("username "):
-        subrank, detail = 1, (text,)
-    elif rank == 0 and text.startswith("no service "):
-        subrank = -1
-    elif text.startswith(("spanning-tree ", "ip name-server ")):
-        subrank = 1
-    elif text.startswith("ip ssh "):
-        subrank = 2
-    return (rank, subrank, detail)
+        detail = (text,)
+    return (rank, _subrank(text, rank), detail)
+
+
+def _subrank(text: str, rank: int) -> int:
+    """Order inside a group: IOS prints e.g. ``aaa new-model`` first and ``aaa session-id`` last."""
+    if rank == 0:
+        return -1 if text == "no service pad" else (1 if text.endswith("password-encryption") else 0)
+    if text.startswith("spanning-tree "):
+        return _stp_subrank(text)
+    for prefix, subrank in _SUBRANKS:
+        if text.startswith(prefix):
+            return subrank
+    return 0
+
+
+_SUBRANKS: Final[tuple[tuple[str, int], ...]] = (
+    ("ip route ", 2),
+    ("ip http ", 1),
+    ("no ip http ", 1),
+    ("ip name-server ", 1),
+    ("aaa session-id ", 2),
+    ("aaa new-model", 0),
+    ("no aaa new-model", 0),
+    ("aaa ", 1),
+)
+
+
+def _stp_subrank(text: str) -> int:
+    # "spanning-tree mode", then "extend system-id", then per-VLAN lines (as IOS prints them)
+    for index, prefix in enumerate(("spanning-tree mode", "spanning-tree extend")):
+        if text.startswith(prefix):
+            return index
+    return 2
 
 
 def child_sort_key(text: str, parent_text: str, insertion: int) -> tuple[int, int]:

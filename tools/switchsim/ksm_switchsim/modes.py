@@ -10,6 +10,7 @@ class Mode(Enum):
     PRIV_EXEC = "#"
     CONFIG = "(config)#"
     CONFIG_IF = "(config-if)#"
+    CONFIG_IF_RANGE = "(config-if-range)#"
     CONFIG_VLAN = "(config-vlan)#"
     CONFIG_LINE = "(config-line)#"
 

@@ -27,7 +27,7 @@ from ksm_switchsim.exec_commands import (
     ExecState,
     Question,
 )
-from ksm_switchsim.faults import Faults
+from ksm_switchsim.faults import FOREIGN_REFUSAL, Faults
 from ksm_switchsim.modes import Mode, prompt
 
 log = logging.getLogger(__name__)
@@ -114,7 +114,7 @@ class CliSession:
             column = tokens[result.index].column if result.index < len(tokens) else len(command)
             return Reply(invalid_marker(prompt_before, column))
         if isinstance(result, g.Incomplete):
-            return Reply(INCOMPLETE + "\n")
+            return Reply(INCOMPLETE + "\n\n")
         if isinstance(result, g.Ambiguous):
             return Reply(f'% Ambiguous command:  "{line.strip()}"\n')
         log.debug("exec: %s", " ".join(result.spec.keywords))
@@ -152,6 +152,8 @@ class CliSession:
         self._config_lines += 1 if tokens else 0
         hang_up = drop_after is not None and self._config_lines >= drop_after
         if tokens and self.faults.rejects(line.strip()):
+            if self.faults.reject_style == "foreign":
+                return Reply(FOREIGN_REFUSAL.format(line=line.strip()) + "\n", close=hang_up)
             return Reply(invalid_marker(prompt_before, tokens[0].column), close=hang_up)
         with self.device.lock:
             result = run_config_line(self._config, line)
@@ -161,7 +163,9 @@ class CliSession:
         if result.error_column is not None:
             output = invalid_marker(prompt_before, result.error_column)
         else:
-            output = result.output + "\n" if result.output else ""
+            # IOS follows its "% ..." errors with an empty line, as it does "% Invalid input"
+            blank = "\n" if result.output == INCOMPLETE else ""
+            output = result.output + "\n" + blank if result.output else ""
         do_command, self._config.do_command = self._config.do_command, None
         if self._config.mode is Mode.PRIV_EXEC:
             self._leave_config()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Final
 
-from ksm_switchsim.config_tree import ConfigTree
+from ksm_switchsim.config_tree import ConfigNode, ConfigTree, SnmpUser
 from ksm_switchsim.grammar import vlan_list_to_ids
 from ksm_switchsim.storage import FlashFile
 
@@ -19,11 +19,31 @@ _BUILTIN_VLANS: Final = (
 )
 
 
-def _short_port(name: str) -> str:
+def short_port(name: str) -> str:
     return name.replace("GigabitEthernet", "Gi", 1)
 
 
-def show_vlan_brief(tree: ConfigTree) -> str:
+#: Column where ``show vlan brief`` prints the ports (continuation lines are indented to it).
+_PORTS_COLUMN: Final = 48
+_ENGINE_ID: Final = "800000090300005E00005301"
+
+
+def _wrap_ports(members: list[str], width: int) -> list[str]:
+    """Port names joined by ", " and wrapped so that no line passes the terminal width, as IOS
+    does (80 columns: at most 31 characters, e.g. ``Gi1/0/1, Gi1/0/2, Gi1/0/3``)."""
+    room = max((width or 512) - 1 - _PORTS_COLUMN, 8)
+    lines: list[str] = []
+    current = ""
+    for name in members:
+        candidate = f"{current}, {name}" if current else name
+        if current and len(candidate) > room:
+            lines.append(current)
+            candidate = name
+        current = candidate
+    return [*lines, current] if current else [""]
+
+
+def _vlan_tables(tree: ConfigTree) -> tuple[dict[int, str], dict[int, list[str]]]:
     names: dict[int, str] = {1: "default"}
     ports: dict[int, list[str]] = {1: []}
     for node in tree.root.sorted_children():
@@ -35,19 +55,70 @@ def show_vlan_brief(tree: ConfigTree) -> str:
                 ports.setdefault(vlan_id, [])
         elif node.text.startswith("interface GigabitEthernet") and "switchport mode trunk" not in children:
             access = next((c.rsplit(" ", 1)[1] for c in children if c.startswith(_ACCESS_VLAN)), "1")
-            ports.setdefault(int(access), []).append(_short_port(node.text.split(" ", 1)[1]))
+            ports.setdefault(int(access), []).append(short_port(node.text.split(" ", 1)[1]))
+    return names, ports
+
+
+def show_vlan_brief(tree: ConfigTree, width: int = 80) -> str:
+    """``show vlan brief``: the layout of the public captures in tests/data/real_ios/."""
+    names, ports = _vlan_tables(tree)
     lines = [
+        "",
         "VLAN Name                             Status    Ports",
         "---- -------------------------------- --------- -------------------------------",
     ]
     for vlan_id in sorted(names):
-        members = ports[vlan_id]
-        chunks = [", ".join(members[i : i + 4]) for i in range(0, len(members), 4)] or [""]
+        chunks = _wrap_ports(ports[vlan_id], width)
         lines.append(f"{vlan_id:<4} {names[vlan_id]:<32} {'active':<9} {chunks[0]}".rstrip())
-        lines.extend(f"{'':48}{chunk}" for chunk in chunks[1:])
+        lines.extend(f"{'':{_PORTS_COLUMN}}{chunk}" for chunk in chunks[1:])
     for vlan_id, name in _BUILTIN_VLANS:
         lines.append(f"{vlan_id:<4} {name:<32} act/unsup")
     return "\n".join(lines) + "\n"
+
+
+def _port_status(node: ConfigNode) -> tuple[str, str, str]:
+    children = [c.text for c in node.children]
+    description = next((c.split(" ", 1)[1] for c in children if c.startswith("description ")), "")
+    status = "disabled" if "shutdown" in children else "notconnect"
+    if "switchport mode trunk" in children:
+        vlan = "trunk"
+    else:
+        vlan = next((c.rsplit(" ", 1)[1] for c in children if c.startswith(_ACCESS_VLAN)), "1")
+    return description[:18], status, vlan
+
+
+def show_interfaces_status(tree: ConfigTree) -> str:
+    """``show interfaces status`` of the front-panel ports. No cable is ever plugged into a simulated
+    port: a port is ``notconnect`` or, shut, ``disabled``; duplex and speed stay ``auto``. Column
+    layout as in ntc-templates' cisco_ios_show_interfaces_status.raw (tests/data/real_ios/)."""
+    lines = ["", "Port      Name               Status       Vlan       Duplex  Speed Type"]
+    for node in tree.root.sorted_children():
+        if not node.text.startswith("interface GigabitEthernet"):
+            continue
+        name = node.text.split(" ", 1)[1]
+        description, status, vlan = _port_status(node)
+        kind = "Not Present" if name.startswith("GigabitEthernet1/1/") else "10/100/1000BaseTX"
+        port = short_port(name)
+        lines.append(f"{port:<9} {description:<18} {status:<12} {vlan:<10} {'auto':>6} {'auto':>6} {kind}")
+    return "\n".join(lines) + "\n"
+
+
+def show_snmp_user(users: list[SnmpUser], name: str | None = None) -> str:
+    """``show snmp user [NAME]`` in the layout of ntc-templates' cisco_ios_show_snmp_user.raw."""
+    blocks = []
+    for user in users:
+        if name is not None and user.name != name:
+            continue
+        access = f" access-list: {user.access_list}" if user.access_list else ""
+        blocks.append(
+            f"User name: {user.name}\n"
+            f"Engine ID: {_ENGINE_ID}\n"
+            f"storage-type: nonvolatile        active{access}\n"
+            f"Authentication Protocol: {user.auth or 'None'}\n"
+            f"Privacy Protocol: {user.priv or 'None'}\n"
+            f"Group-name: {user.group}\n"
+        )
+    return "".join(f"\n{block}" for block in blocks)
 
 
 def show_version(hostname: str, uptime_seconds: int) -> str:

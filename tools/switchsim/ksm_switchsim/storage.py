@@ -4,19 +4,23 @@ Layout of ``state_dir``::
 
     ssh_host_rsa_key        generated on first start, mode 0600
     nvram/startup-config    written by ``write memory``, loaded at start (like a boot)
+    nvram/snmp-users.json   the SNMP users saved with it (IOS keeps them outside the config)
     flash/<NAME>            ``copy running-config flash:NAME``, ``configure replace flash:NAME``
     faults.json             optional fault injection, read at every new session
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import tempfile
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Final
+
+from ksm_switchsim.config_tree import SnmpUser
 
 _FLASH_NAME_RE: Final = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
@@ -78,6 +82,20 @@ class DeviceStore:
 
     def write_startup_config(self, text: str) -> None:
         write_atomically(self.startup_config_path, text)
+
+    @property
+    def snmp_users_path(self) -> Path:
+        return self.state_dir / "nvram" / "snmp-users.json"
+
+    def read_snmp_users(self) -> dict[str, SnmpUser]:
+        path = self.snmp_users_path
+        if not path.is_file():
+            return {}
+        records = json.loads(path.read_text(encoding="utf-8"))
+        return {r["name"]: SnmpUser(**r) for r in records}
+
+    def write_snmp_users(self, users: list[SnmpUser]) -> None:
+        write_atomically(self.snmp_users_path, json.dumps([asdict(u) for u in users], indent=2) + "\n", 0o600)
 
     def flash_path(self, name: str) -> Path:
         """The path of flash file ``name``; rejects names that could leave the flash directory."""
