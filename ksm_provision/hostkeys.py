@@ -11,6 +11,12 @@ Production Ansible runs and device sessions check host keys strictly against the
 missing from its file stops the run before any connection, with the command that fixes it.
 ``ksm hostkeys scan`` fills the files with ``ssh-keyscan``, ``ksm hostkeys verify`` compares them
 with what the hosts present now. The lab twin keeps its own known_hosts (``<lab dir>/ssh/known_hosts``).
+
+Network devices use the same per-authority file, at the address and port of their ``connection:``
+block. A device behind a jump host is scanned *through* it, and only once the jump host's own key is
+in the file: the first ``ksm hostkeys scan`` records the jump host (compare its fingerprint with the
+one its administrator gives you), a second one, after that review, the devices behind it. No key is
+ever trusted because another unchecked key vouched for it.
 """
 
 from __future__ import annotations
@@ -19,15 +25,20 @@ import base64
 import hashlib
 import shlex
 import shutil
+import socket
 import subprocess
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from ksm_provision.errors import KsmError, SafetyError, relative_path
 from ksm_provision.fileio import write_atomic
 from ksm_provision.safety import check_address
-from ksm_provision.targets import Connection
+from ksm_provision.targets import Connection, JumpEndpoint
+
+if TYPE_CHECKING:
+    from ksm_provision.inventory.models import NetworkDevice
 
 KNOWN_HOSTS_DIR = "known_hosts.d"
 #: Key types asked for by a scan; ssh prefers them in this order.
@@ -137,10 +148,26 @@ class Node:
     authority: str
     address: str
     port: int = 22
+    #: The jump host in front of it (scanned through it, see :func:`scan_through_jump`).
+    via: JumpEndpoint | None = None
 
     @property
     def ssh_name(self) -> str:
         return ssh_name(self.address, self.port)
+
+
+def device_nodes(hostname: str, authority: str, device: NetworkDevice, known_hosts: Path) -> list[Node]:
+    """A device as ssh reaches it (its ``connection:`` host and port), its jump host first if it has one."""
+    conn = device.connection
+    address = str(conn.host or device.management.address)
+    jump = conn.jump_host
+    if jump is None:
+        return [Node(hostname, authority, address, conn.port)]
+    via = JumpEndpoint(str(jump.host), jump.port, jump.user, known_hosts=known_hosts)
+    return [
+        Node(str(jump.host), authority, str(jump.host), jump.port),
+        Node(hostname, authority, address, conn.port, via=via),
+    ]
 
 
 def _missing(node: Node, file: Path) -> str:
@@ -216,6 +243,72 @@ def lab_host_key_known(known_hosts: Path, address: str, port: int) -> bool:
         return False
 
 
+def tcp_keepalive(sock: socket.socket, seconds: float) -> None:
+    """TCP keepalive on *sock*: probes after *seconds* idle; the socket fails after ~2x *seconds*.
+
+    ``TCP_USER_TIMEOUT`` also fails it when sent data (SSH keepalives, commands) stays unacknowledged
+    that long, so a peer that vanished without closing is noticed even while ksm waits for a reply.
+    """
+    idle = max(1, int(seconds))
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+    for name, value in (
+        ("TCP_KEEPIDLE", idle),
+        ("TCP_KEEPINTVL", max(1, idle // 2)),
+        ("TCP_KEEPCNT", 2),
+        ("TCP_USER_TIMEOUT", int(seconds * 2000)),
+    ):
+        option = getattr(socket, name, None)
+        if option is not None:
+            sock.setsockopt(socket.IPPROTO_TCP, option, value)
+
+
+def tcp_connection(address: str, port: int, connect: float, keepalive: float) -> socket.socket:
+    """A TCP connection to *address*:*port* with :func:`tcp_keepalive` on (no lab-only check here)."""
+    sock = socket.create_connection((address, port), timeout=connect)
+    tcp_keepalive(sock, keepalive)
+    return sock
+
+
+def open_jump(
+    jump: JumpEndpoint, address: str, port: int, connect: float, keepalive: float
+) -> tuple[Any, Any]:
+    """(SSH client of *jump*, channel to *address*:*port* through it); the jump host's key is checked.
+
+    Only a key in the jump host's known_hosts (the authority's file) is accepted.
+    """
+    import paramiko
+
+    check_address(jump.address, "SSH jump host")
+    client = paramiko.SSHClient()
+    if jump.known_hosts is None:
+        client.load_system_host_keys()
+    elif jump.known_hosts.is_file():
+        client.get_host_keys().load(str(jump.known_hosts))
+    client.set_missing_host_key_policy(paramiko.RejectPolicy())
+    try:
+        client.connect(
+            jump.address,
+            port=jump.port,
+            username=jump.user,
+            key_filename=str(jump.key_file) if jump.key_file else None,
+            allow_agent=jump.key_file is None,
+            look_for_keys=jump.key_file is None,
+            sock=tcp_connection(jump.address, jump.port, connect, keepalive),
+            timeout=connect,
+            banner_timeout=connect,
+            auth_timeout=connect,
+        )
+        transport = client.get_transport()
+        if transport is None:  # pragma: no cover - connect() either sets it or raises
+            raise KsmError(f"jump host {jump.address}: no SSH transport")
+        transport.set_keepalive(max(1, int(keepalive)))
+        channel = transport.open_channel("direct-tcpip", (address, port), ("127.0.0.1", 0), timeout=connect)
+    except BaseException:
+        client.close()
+        raise
+    return client, channel
+
+
 # --------------------------------------------------------------------------- scanning
 
 
@@ -231,6 +324,37 @@ def scan(nodes: Sequence[Node], timeout: int = SCAN_TIMEOUT) -> ScanResult:
     """Ask every node for its host keys (``ssh-keyscan``); every address passes the lab-only guard first."""
     for node in nodes:
         check_address(node.address, f"host key scan of {node.name}")
+    tunnelled = [n for n in nodes if n.via is not None]
+    nodes = [n for n in nodes if n.via is None]
+    result = _keyscan(nodes, timeout) if nodes else ScanResult({}, {})
+    for node in tunnelled:
+        assert node.via is not None
+        try:
+            result.keys[node.name] = scan_through_jump(node, node.via, timeout)
+        except Exception as exc:  # unknown jump host key, login refused, device unreachable
+            text = " ".join(str(exc).split()) or type(exc).__name__
+            result.failed[node.name] = (
+                f"no SSH host key from {node.ssh_name} through {node.via.address}: {text}"
+            )
+    return result
+
+
+def scan_through_jump(node: Node, jump: JumpEndpoint, timeout: int = SCAN_TIMEOUT) -> list[HostKey]:
+    """The host key *node* presents, asked through *jump* (whose own key must be known already)."""
+    import paramiko
+
+    client, channel = open_jump(jump, node.address, node.port, timeout, timeout)
+    try:
+        transport = paramiko.Transport(channel)
+        transport.start_client(timeout=timeout)
+        key = transport.get_remote_server_key()
+        transport.close()
+    finally:
+        client.close()
+    return [HostKey((node.name, node.ssh_name), key.get_name(), key.get_base64())]
+
+
+def _keyscan(nodes: Sequence[Node], timeout: int) -> ScanResult:
     keyscan = shutil.which("ssh-keyscan")
     if keyscan is None:
         raise KsmError("ssh-keyscan is not installed", "install openssh-client")

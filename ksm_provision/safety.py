@@ -2,7 +2,9 @@
 
 ``KSM_LAB_ONLY=1`` (set by ``make test``, ``make demo`` and CI) refuses every address outside
 127.0.0.0/8 before a socket opens or Ansible starts, so the sample inventories' production
-addresses can never be contacted from a developer machine or CI.
+addresses can never be contacted from a developer machine or CI. Every address a connection
+uses is checked, not only its destination: a device's jump host too, and DNS names (a device's
+``connection.host``) are refused outright, since resolving one already sends traffic.
 """
 
 from __future__ import annotations

@@ -21,6 +21,8 @@ from ksm_provision.targets import (
     HOST_CONNECTION,
     Connection,
     DeviceEndpoint,
+    JumpEndpoint,
+    SessionTimeouts,
     Target,
     TargetResolver,
 )
@@ -39,10 +41,11 @@ def _host_address(inventory: Inventory, host: Host) -> str:
 
 
 class ProductionTargets:
-    """Every node at its inventory address, port 22, host keys checked against its authority's file.
+    """Every node at its inventory address, host keys checked against its authority's file.
 
-    Hosts log in as the automation account; devices as the authority's
-    ``network_settings.username`` with the password and enable secret from its own vault.
+    Hosts log in as the automation account on port 22; devices as the authority's
+    ``network_settings.username`` with the password and enable secret from its own vault, at the
+    address, port and jump host of their ``connection:`` block (default: management address, 22).
     """
 
     @property
@@ -69,17 +72,30 @@ class ProductionTargets:
                 f"credentials of '{secrets.authority}'",
                 "each device is reached with its own authority's vault only",
             )
-        address = str(device.model.management.address)
-        check_address(address, DEVICE_SESSION)
-        return DeviceEndpoint(
-            address=address,
-            port=22,
+        connection = device.model.connection
+        # the authority's managed known_hosts (`ksm hostkeys scan`), checked strictly, jump host too
+        known_hosts = known_hosts_file(inventory.root, device.authority)
+        jump = connection.jump_host
+        endpoint = DeviceEndpoint(
+            address=str(connection.host or device.model.management.address),
+            port=connection.port,
             username=inventory.authorities[device.authority].network_settings.username,
             password=secrets.password,
             enable_secret=secrets.enable_secret,
-            # the authority's managed known_hosts (`ksm hostkeys scan`), checked strictly
-            known_hosts=known_hosts_file(inventory.root, device.authority),
+            known_hosts=known_hosts,
+            jump=None
+            if jump is None
+            else JumpEndpoint(str(jump.host), jump.port, jump.user, known_hosts=known_hosts),
+            timeouts=SessionTimeouts(
+                connect=connection.timeouts.connect,
+                command=connection.timeouts.command,
+                keepalive=connection.timeouts.keepalive,
+            ),
+            rollback=connection.rollback.value,
         )
+        for address in endpoint.addresses():
+            check_address(address, DEVICE_SESSION)
+        return endpoint
 
 
 def resolver_for(target: Target) -> TargetResolver:

@@ -48,8 +48,35 @@ class Connection:
 
 
 @dataclass(frozen=True)
+class JumpEndpoint:
+    """An SSH jump host in front of a device: the session is tunnelled through it (``direct-tcpip``).
+
+    Its host key is checked against *known_hosts* (the device's authority's file); ksm logs in with
+    *key_file*, else the SSH agent and the default keys of the account running ksm.
+    """
+
+    address: str
+    port: int = 22
+    user: str = "ksm-automation"
+    known_hosts: Path | None = None
+    key_file: Path | None = None
+
+
+@dataclass(frozen=True)
+class SessionTimeouts:
+    """A device's own timeouts in seconds (None: the run's default)."""
+
+    connect: float | None = None
+    command: float | None = None
+    keepalive: float | None = None
+
+
+@dataclass(frozen=True)
 class DeviceEndpoint:
-    """Where and as whom to open a session on a network device. Holds secrets; its repr hides them."""
+    """Where and as whom to open a session on a network device. Holds secrets; its repr hides them.
+
+    *address* is an address or a DNS name (production only: the lab-only guard refuses names).
+    """
 
     address: str
     port: int
@@ -59,6 +86,14 @@ class DeviceEndpoint:
     #: Check the device's host key against *known_hosts* (production); the lab's stand-ins are not.
     check_host_key: bool = True
     known_hosts: Path | None = None
+    jump: JumpEndpoint | None = None
+    timeouts: SessionTimeouts = field(default_factory=SessionTimeouts)
+    #: ``auto``, ``configure_replace`` or ``remediation`` (see ``inventory.models.DeviceRollback``).
+    rollback: str = "auto"
+
+    def addresses(self) -> list[str]:
+        """Every address a session to this endpoint connects to (the jump host first)."""
+        return [*([self.jump.address] if self.jump else []), self.address]
 
 
 class TargetResolver(Protocol):

@@ -400,6 +400,62 @@ class Management(KsmModel):
     address: IPv4
 
 
+class DeviceRollback(StrEnum):
+    """How a failed push is undone on a device (see ``ksm_provision.network.push``)."""
+
+    #: The platform's method; on IOS ``configure replace`` when the device has room in flash for
+    #: the rollback copy (checked with ``dir flash:`` before each push), else the reverse remediation.
+    AUTO = "auto"
+    #: IOS: copy the running config to flash, ``configure replace`` it back.
+    CONFIGURE_REPLACE = "configure_replace"
+    #: Push the remediation from the current config back to the backup (devices without
+    #: ``configure replace`` or without free flash; FRR always).
+    REMEDIATION = "remediation"
+
+
+class JumpHost(KsmModel):
+    """An SSH jump host (ProxyJump) in front of a device's management network.
+
+    ksm logs in with the engineer's SSH agent or default keys (never a password) and checks the
+    jump host's key against the authority's managed known_hosts, like every other key.
+    """
+
+    host: IPv4 | Hostname = Field(description="address or DNS name of the jump host")
+    port: Port = 22
+    user: Annotated[str, Field(pattern=r"^[a-z_][a-z0-9_.-]{0,31}$")] = Field(
+        description="login on the jump host, e.g. ksm-jump"
+    )
+
+
+class DeviceTimeouts(KsmModel):
+    """Seconds. Unset values keep the run's defaults (``ksm apply --timeout`` etc.)."""
+
+    connect: Annotated[float, Field(gt=0, le=300)] | None = Field(
+        default=None, description="TCP connect, SSH handshake and login"
+    )
+    command: Annotated[float, Field(gt=0, le=3600)] | None = Field(
+        default=None, description="longest wait for one command's reply"
+    )
+    keepalive: Annotated[float, Field(gt=0, le=300)] | None = Field(
+        default=None, description="SSH/TCP keepalive interval; a dead session is noticed within ~2x this"
+    )
+
+
+class DeviceConnection(KsmModel):
+    """How ksm reaches a device in production; every field is optional.
+
+    By default: the management address, port 22, no jump host, the run's timeouts, rollback ``auto``.
+    """
+
+    host: IPv4 | Hostname | None = Field(
+        default=None, description="address or DNS name to connect to (default: management.address)"
+    )
+    port: Port = 22
+    jump_host: JumpHost | None = None
+    timeouts: DeviceTimeouts = Field(default_factory=DeviceTimeouts)
+    rollback: DeviceRollback = DeviceRollback.AUTO
+
+
 class NetworkDevice(KsmModel):
     hostname: Hostname
     platform: Platform
@@ -410,6 +466,7 @@ class NetworkDevice(KsmModel):
     interfaces: list[Interface] = Field(default_factory=list)
     uplinks: list[Uplink] = Field(default_factory=list)
     routing: Routing | None = None
+    connection: DeviceConnection = Field(default_factory=DeviceConnection)
 
 
 class NetworkSettings(KsmModel):

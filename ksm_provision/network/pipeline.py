@@ -120,12 +120,8 @@ def device_scope(
     endpoints = {
         d.hostname: Endpoint.of(d, targets.device(inventory, d, secrets[d.authority])) for d in devices
     }
-    # a device missing from its known_hosts stops the run before any session (production checks keys)
-    require_host_keys(
-        (Node(e.hostname, e.authority, e.reach.address, e.reach.port), e.reach.known_hosts)
-        for e in endpoints.values()
-        if e.reach.check_host_key and e.reach.known_hosts is not None
-    )
+    # a device (or its jump host) missing from its known_hosts stops the run before any session
+    require_host_keys(node for e in endpoints.values() for node in endpoint_nodes(e))
     keys = {authority: digest_key(values.values()) for authority, values in secrets.items()}
     jobs = tuple(
         DeviceJob(
@@ -138,6 +134,25 @@ def device_scope(
         for d in devices
     )
     return DeviceScope(jobs, redact, targets.target)
+
+
+def endpoint_nodes(endpoint: Endpoint) -> list[tuple[Node, Path]]:
+    """The nodes whose host keys a session to *endpoint* checks: its jump host and the device."""
+    reach = endpoint.reach
+    nodes: list[tuple[Node, Path]] = []
+    jump = reach.jump
+    if jump is not None and jump.known_hosts is not None:
+        nodes.append(
+            (
+                Node(f"jump host of {endpoint.hostname}", endpoint.authority, jump.address, jump.port),
+                jump.known_hosts,
+            )
+        )
+    if reach.check_host_key and reach.known_hosts is not None:
+        nodes.append(
+            (Node(endpoint.hostname, endpoint.authority, reach.address, reach.port), reach.known_hosts)
+        )
+    return nodes
 
 
 def _run_pool(
@@ -235,7 +250,7 @@ def apply_devices(
             authority=job.device.authority,
             platform=str(job.device.model.platform),
             role=str(job.device.model.role),
-            status=ApplyStatus.FAILED,
+            status=ApplyStatus.FAILED_STATE_UNKNOWN,
             consistent=False,
             messages=(scope.redact(message), "the device may have been changed: check it against its backup"),
         )

@@ -3,33 +3,56 @@
 Apply, per device:
 
 1. read the running config; compute the remediation (hier_config); nothing to do -> ``unchanged``
-   and not a single configuration command is sent. For ``ksm apply PLAN`` the remediation must be
-   exactly the reviewed one (:mod:`.reviewed`), else -> ``refused`` and nothing is sent;
-2. back up: IOS copies the running config to ``flash:ksm-rollback.cfg``; FRR keeps it as text;
-3. send the remediation (a refused command raises at once), read the running config again and
-   confirm that no remediation remains, then ``write memory`` -> ``changed``. The config is saved
-   only once it is confirmed, so a failed change never reaches the startup config;
-4. on any error, timeout or mismatch in 3: a fresh session rolls back (IOS ``configure replace``;
-   FRR the remediation from the current config back to the backup), confirms that the running
-   config equals the backup again -> ``rolled_back``; if that cannot be confirmed -> ``failed``
-   with ``consistent=False`` and a message that the device needs a look.
+   and not a single configuration command is sent. Objects the device always has (IOS: VLAN 1 and
+   1002-1005, management ports) are never removed (:func:`~.platforms.keep_permanent`). For
+   ``ksm apply PLAN`` the remediation must be exactly the reviewed one (:mod:`.reviewed`), else
+   -> ``refused`` and nothing is sent;
+2. choose the rollback (:func:`rollback_method`): IOS ``configure replace`` of a flash copy when
+   the device has room for it (``dir flash:``) and its inventory does not say otherwise, else the
+   reverse remediation; back up (IOS: ``copy running-config flash:ksm-rollback.cfg``; always: the
+   text). A failure up to here has typed nothing -> ``failed_untouched``;
+3. type the remediation one command at a time; the first refusal stops the push AT that command
+   (:meth:`~.session.DeviceSession.send_config`). Read the running config again, confirm that no
+   remediation remains, then ``write memory`` -> ``changed``. The config is saved only once it is
+   confirmed, so a failed change never reaches the startup config;
+4. on any error, refusal, dead session or mismatch in 3: if nothing was typed -> ``failed_untouched``;
+   else a fresh session rolls back and confirms that the running config equals the backup again ->
+   ``rolled_back`` (two attempts, each recorded with its commands and outcome); if that cannot be
+   confirmed -> ``failed_state_unknown`` with ``consistent=False``: the device needs a look.
+
+Results record exactly the commands typed (:attr:`~.session.DeviceSession.sent`), not the plan.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from ksm_provision.digests import keyed_digest
 from ksm_provision.errors import KsmError
 from ksm_provision.inventory.hosts import Device
-from ksm_provision.network.platforms import RollbackMethod
+from ksm_provision.network.platforms import RollbackMethod, keep_permanent
 from ksm_provision.network.remediation import ParsedConfig, Remediation, parse, remediate
-from ksm_provision.network.results import ApplyStatus, DeviceApply, DevicePlan, PlanStatus
+from ksm_provision.network.results import (
+    ApplyStatus,
+    DeviceApply,
+    DevicePlan,
+    PlanStatus,
+    RollbackAttempt,
+    RollbackOutcome,
+)
 from ksm_provision.network.reviewed import ReviewedRemediation, remediation_difference
 from ksm_provision.network.secrets import ConfigRedactor
-from ksm_provision.network.session import ROLLBACK_FILE, DeviceSession, Endpoint, Timeouts
+from ksm_provision.network.session import (
+    ROLLBACK_FILE,
+    DeviceCommandError,
+    DeviceSession,
+    Endpoint,
+    SessionLostError,
+    Timeouts,
+    describe,
+)
 
 #: Opens a session; tests and benchmarks may wrap it, production uses :class:`DeviceSession`.
 SessionFactory = Callable[[Endpoint, Timeouts], DeviceSession]
@@ -93,12 +116,6 @@ class _Deadline:
         return round(time.monotonic() - self.started, 3)
 
 
-def _describe(exc: BaseException) -> str:
-    """One line about *exc* (Netmiko appends paragraphs of advice to its timeouts)."""
-    text = (str(exc).strip() or type(exc).__name__).splitlines()[0]
-    return text if isinstance(exc, KsmError) else f"{type(exc).__name__}: {text}"
-
-
 def _common(job: DeviceJob) -> dict[str, str]:
     model = job.device.model
     return {
@@ -109,6 +126,42 @@ def _common(job: DeviceJob) -> dict[str, str]:
     }
 
 
+def _remediate(running: ParsedConfig, intended: ParsedConfig) -> Remediation:
+    """:func:`remediate`, never removing what the device always has (``vlan 1``, management ports)."""
+    target = keep_permanent(running.info, running.config, intended.config)
+    if target is not intended.config:
+        intended = ParsedConfig(intended.info, intended.text, target)
+    return remediate(running, intended)
+
+
+def rollback_method(endpoint: Endpoint, session: DeviceSession, backup: str) -> tuple[RollbackMethod, str]:
+    """How a failed push of this device is undone, and why (shown in plan and apply results).
+
+    The platform's method, unless the inventory's ``connection.rollback`` chooses; ``auto`` on IOS
+    takes ``configure replace`` only when ``dir flash:`` shows room for the rollback copy.
+    """
+    wanted = endpoint.reach.rollback
+    if endpoint.info.rollback is RollbackMethod.REMEDIATION:
+        return RollbackMethod.REMEDIATION, "reverse remediation (the platform has no configure replace)"
+    if wanted == RollbackMethod.REMEDIATION.value:
+        return RollbackMethod.REMEDIATION, "reverse remediation (inventory: connection.rollback: remediation)"
+    if wanted == RollbackMethod.CONFIGURE_REPLACE.value:
+        return RollbackMethod.CONFIGURE_REPLACE, f"configure replace of {ROLLBACK_FILE} (inventory)"
+    free = session.free_flash()
+    needed = 2 * len(backup.encode()) + 4096
+    if free is None:
+        return RollbackMethod.REMEDIATION, "reverse remediation (`dir flash:` shows no free space)"
+    if free < needed:
+        return (
+            RollbackMethod.REMEDIATION,
+            f"reverse remediation (flash: has {free} bytes free, the rollback copy needs {needed})",
+        )
+    return (
+        RollbackMethod.CONFIGURE_REPLACE,
+        f"configure replace of {ROLLBACK_FILE} ({free} bytes free in flash:)",
+    )
+
+
 def plan_device(job: DeviceJob, timeouts: Timeouts, connect: SessionFactory = DeviceSession) -> DevicePlan:
     """Fetch the running config and compute remediation and rollback; changes nothing."""
     deadline = _Deadline(timeouts.device, job.hostname)
@@ -116,13 +169,14 @@ def plan_device(job: DeviceJob, timeouts: Timeouts, connect: SessionFactory = De
     try:
         intended = parse(info, job.intended)
         with connect(job.endpoint, timeouts) as session:
-            running = parse(info, session.running_config())
-        result = remediate(running, intended)
+            text = session.running_config()
+            method, why = rollback_method(job.endpoint, session, text)
+        result = _remediate(parse(info, text), intended)
     except Exception as exc:
         return DevicePlan(
             **_common(job),
             status=PlanStatus.FAILED,
-            messages=(job.redact(_describe(exc)),),
+            messages=(job.redact(describe(exc)),),
             seconds=deadline.elapsed,
         )
     return DevicePlan(
@@ -131,8 +185,53 @@ def plan_device(job: DeviceJob, timeouts: Timeouts, connect: SessionFactory = De
         remediation=job.redact.lines(result.commands),
         remediation_digest=job.digest(result.commands),
         rollback=job.redact.lines(result.rollback),
+        rollback_method=method.value,
+        messages=() if result.empty else (f"rollback if the push fails: {why}",),
         seconds=deadline.elapsed,
     )
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    backup: ParsedConfig
+    plan: Remediation
+    method: RollbackMethod
+    why: str
+
+
+class _Results:
+    """Builds the :class:`DeviceApply` of one job (redacting every command and message)."""
+
+    def __init__(self, job: DeviceJob, deadline: _Deadline) -> None:
+        self.job = job
+        self.deadline = deadline
+
+    def __call__(
+        self,
+        status: ApplyStatus,
+        *messages: str,
+        commands: Sequence[str] = (),
+        attempts: Sequence[RollbackAttempt] = (),
+        method: RollbackMethod | None = None,
+    ) -> DeviceApply:
+        redact = self.job.redact
+        attempts = tuple(
+            a.model_copy(
+                update={"commands": tuple(redact.lines(list(a.commands))), "message": redact(a.message)}
+            )
+            for a in attempts
+        )
+        return DeviceApply(
+            **_common(self.job),
+            status=status,
+            commands=tuple(redact.lines(list(commands))),
+            rollback_commands=tuple(c for a in attempts for c in a.commands),
+            rollback_attempts=attempts,
+            rollback_method=method.value if method else "",
+            consistent=status is not ApplyStatus.FAILED_STATE_UNKNOWN,
+            messages=tuple(redact(m) for m in messages),
+            seconds=self.deadline.elapsed,
+        )
 
 
 def apply_device(
@@ -143,76 +242,80 @@ def apply_device(
 ) -> DeviceApply:
     """Bring one device to its intended config, or leave it exactly as it was (see module doc)."""
     deadline = _Deadline(timeouts.device, job.hostname)
-    info = job.endpoint.info
-    common = _common(job)
-
-    def result(
-        status: ApplyStatus,
-        *messages: str,
-        commands: tuple[str, ...] = (),
-        rollback_commands: tuple[str, ...] = (),
-        consistent: bool = True,
-    ) -> DeviceApply:
-        return DeviceApply(
-            **common,
-            status=status,
-            commands=commands,
-            rollback_commands=rollback_commands,
-            consistent=consistent,
-            messages=tuple(job.redact(m) for m in messages),
-            seconds=deadline.elapsed,
-        )
-
+    result = _Results(job, deadline)
     try:
-        intended = parse(info, job.intended)
+        intended = parse(job.endpoint.info, job.intended)
         session = connect(job.endpoint, timeouts)
     except Exception as exc:
-        return result(ApplyStatus.FAILED, f"not reached, nothing changed: {_describe(exc)}")
+        return result(ApplyStatus.FAILED_UNTOUCHED, f"not reached, nothing changed: {describe(exc)}")
 
-    commands: list[str] = []
-    save_attempted = False
     with session:
-        # Steps 1-2: read, compute, back up. A failure here has changed nothing.
-        try:
-            backup = parse(info, session.running_config())
-            plan: Remediation = remediate(backup, intended)
-            if differs := job.unreviewed(plan):
-                return result(ApplyStatus.REFUSED, _changed_since_plan(job.hostname, differs))
-            if plan.empty:
-                return result(ApplyStatus.UNCHANGED)
-            commands = plan.commands
-            if backup_hook is not None:
-                backup_hook(job.device, backup.text)
-            if info.rollback is RollbackMethod.CONFIGURE_REPLACE:
-                session.copy_running_to_flash(ROLLBACK_FILE)
-            deadline.check("the push")
-        except Exception as exc:
-            return result(ApplyStatus.FAILED, f"nothing changed: {_describe(exc)}")
-        # Step 3: push, confirm, save. From here on the device may be changed.
-        try:
-            session.send_config(commands)
-            deadline.check("reading the result back")
-            left = remediate(parse(info, session.running_config()), intended)
-            if not left.empty:
-                raise PushMismatchError(
-                    f"{len(left.commands)} line(s) still differ after the push, e.g. {left.commands[0]!r}"
-                )
-            deadline.check("saving")
-            save_attempted = True
-            session.save()
-            return result(ApplyStatus.CHANGED, commands=job.redact.lines(commands))
-        except Exception as exc:
-            failure = f"push failed: {_describe(exc)}"
+        before = len(session.sent)
+        prepared = _prepare(job, session, intended, backup_hook, deadline, result)
+        if isinstance(prepared, DeviceApply):
+            return prepared
+        failure, save_attempted = _push(job, session, intended, prepared.plan, deadline)
+        sent = session.sent[before:]
+    if failure is None:
+        return result(ApplyStatus.CHANGED, commands=sent, method=prepared.method)
+    if not sent:
+        return result(
+            ApplyStatus.FAILED_UNTOUCHED,
+            failure,
+            "not a single configuration command was typed: the device is untouched",
+            method=prepared.method,
+        )
     # Step 4: roll back in a fresh session (the old one may be dead or in an unknown mode).
-    status, rollback_commands, messages = _roll_back(job, backup, timeouts, connect, save_attempted)
-    return result(
-        status,
-        failure,
-        *messages,
-        commands=job.redact.lines(commands),
-        rollback_commands=job.redact.lines(rollback_commands),
-        consistent=status is ApplyStatus.ROLLED_BACK,
-    )
+    status, attempts, messages = _roll_back(job, prepared, timeouts, connect, save_attempted)
+    return result(status, failure, *messages, commands=sent, attempts=attempts, method=prepared.method)
+
+
+def _prepare(
+    job: DeviceJob,
+    session: DeviceSession,
+    intended: ParsedConfig,
+    backup_hook: BackupHook | None,
+    deadline: _Deadline,
+    result: _Results,
+) -> _Prepared | DeviceApply:
+    """Steps 1-2: read, compute, choose the rollback, back up. A failure here has typed nothing."""
+    try:
+        backup = parse(job.endpoint.info, session.running_config())
+        plan = _remediate(backup, intended)
+        if differs := job.unreviewed(plan):
+            return result(ApplyStatus.REFUSED, _changed_since_plan(job.hostname, differs))
+        if plan.empty:
+            return result(ApplyStatus.UNCHANGED)
+        method, why = rollback_method(job.endpoint, session, backup.text)
+        if backup_hook is not None:
+            backup_hook(job.device, backup.text)
+        if method is RollbackMethod.CONFIGURE_REPLACE:
+            session.copy_running_to_flash(ROLLBACK_FILE)
+        deadline.check("the push")
+    except Exception as exc:
+        return result(ApplyStatus.FAILED_UNTOUCHED, f"nothing changed: {describe(exc)}")
+    return _Prepared(backup, plan, method, why)
+
+
+def _push(
+    job: DeviceJob, session: DeviceSession, intended: ParsedConfig, plan: Remediation, deadline: _Deadline
+) -> tuple[str | None, bool]:
+    """Step 3: type, confirm, save. (failure message or None, whether saving was attempted)."""
+    save_attempted = False
+    try:
+        session.send_config(plan.commands)
+        deadline.check("reading the result back")
+        left = _remediate(parse(job.endpoint.info, session.running_config()), intended)
+        if not left.empty:
+            raise PushMismatchError(
+                f"{len(left.commands)} line(s) still differ after the push, e.g. {left.commands[0]!r}"
+            )
+        deadline.check("saving")
+        save_attempted = True
+        session.save()
+    except Exception as exc:
+        return f"push failed: {describe(exc)}", save_attempted
+    return None, save_attempted
 
 
 def _changed_since_plan(hostname: str, differences: list[str]) -> str:
@@ -221,39 +324,81 @@ def _changed_since_plan(hostname: str, differences: list[str]) -> str:
 
 def _roll_back(
     job: DeviceJob,
+    prepared: _Prepared,
+    timeouts: Timeouts,
+    connect: SessionFactory,
+    save: bool,
+) -> tuple[ApplyStatus, list[RollbackAttempt], list[str]]:
+    """Two attempts, each in a fresh session; the second falls back to the reverse remediation when
+    the device itself refused the first one's ``configure replace``."""
+    attempts: list[RollbackAttempt] = []
+    messages: list[str] = []
+    method = prepared.method
+    for number in (1, 2):
+        attempt, refused_by_device = _attempt(job, prepared.backup, timeouts, connect, save, method, number)
+        attempts.append(attempt)
+        if attempt.outcome is RollbackOutcome.CONFIRMED:
+            messages.append(
+                f"rolled back to the backup and confirmed ({method.value}, attempt {number}): "
+                "the device runs its previous config"
+            )
+            return ApplyStatus.ROLLED_BACK, attempts, messages
+        messages.append(f"rollback attempt {number} ({method.value}) failed: {attempt.message}")
+        if refused_by_device:
+            method = RollbackMethod.REMEDIATION
+    where = f" (IOS: {ROLLBACK_FILE})" if prepared.method is RollbackMethod.CONFIGURE_REPLACE else ""
+    messages.append(
+        "DEVICE STATE UNKNOWN: commands were typed and the rollback could not be confirmed; compare "
+        f"the device with its backup{where} by hand before anything else"
+    )
+    return ApplyStatus.FAILED_STATE_UNKNOWN, attempts, messages
+
+
+def _attempt(
+    job: DeviceJob,
     backup: ParsedConfig,
     timeouts: Timeouts,
     connect: SessionFactory,
     save: bool,
-) -> tuple[ApplyStatus, list[str], list[str]]:
+    method: RollbackMethod,
+    number: int,
+) -> tuple[RollbackAttempt, bool]:
+    """One rollback attempt: (its record, whether the device itself refused it in a live session)."""
     info = job.endpoint.info
-    messages: list[str] = []
-    sent: list[str] = []
-    for attempt in (1, 2):
-        try:
-            with connect(job.endpoint, timeouts) as session:
-                if info.rollback is RollbackMethod.CONFIGURE_REPLACE:
-                    sent = [f"configure replace {ROLLBACK_FILE} force"]
-                    session.configure_replace(ROLLBACK_FILE)
-                else:
-                    back = remediate(parse(info, session.running_config()), backup)
-                    sent = back.commands
+    typed: list[str] = []
+    try:
+        with connect(job.endpoint, timeouts) as session:
+            before = len(session.sent)
+            if method is RollbackMethod.CONFIGURE_REPLACE:
+                typed = [f"configure replace {ROLLBACK_FILE} force"]
+                session.configure_replace(ROLLBACK_FILE)
+            else:
+                back = _remediate(parse(info, session.running_config()), backup)
+                try:
                     if not back.empty:
-                        session.send_config(sent)
-                left = remediate(parse(info, session.running_config()), backup)
-                if not left.empty:
-                    raise PushMismatchError(
-                        f"after the rollback {len(left.commands)} line(s) still differ from the backup, "
-                        f"e.g. {left.commands[0]!r}"
-                    )
-                if save:
-                    session.save()
-            messages.append("rolled back to the backup and confirmed: the device runs its previous config")
-            return ApplyStatus.ROLLED_BACK, sent, messages
-        except Exception as exc:
-            messages.append(f"rollback attempt {attempt} failed: {_describe(exc)}")
-    messages.append(
-        "DEVICE STATE UNKNOWN: the rollback could not be confirmed; compare it with the backup "
-        f"(IOS: {ROLLBACK_FILE}) by hand before anything else"
+                        session.send_config(back.commands)
+                finally:
+                    typed = session.sent[before:]
+            left = _remediate(parse(info, session.running_config()), backup)
+            if not left.empty:
+                raise PushMismatchError(
+                    f"after the rollback {len(left.commands)} line(s) still differ from the backup, "
+                    f"e.g. {left.commands[0]!r}"
+                )
+            if save:
+                session.save()
+    except Exception as exc:
+        refused = isinstance(exc, DeviceCommandError) and not isinstance(exc, SessionLostError)
+        failed = RollbackAttempt(
+            attempt=number, method=method.value, commands=tuple(typed), outcome=RollbackOutcome.FAILED,
+            message=describe(exc),
+        )  # fmt: skip
+        return failed, refused
+    confirmed = RollbackAttempt(
+        attempt=number,
+        method=method.value,
+        commands=tuple(typed),
+        outcome=RollbackOutcome.CONFIRMED,
+        message="the running config read back equals the backup",
     )
-    return ApplyStatus.FAILED, sent, messages
+    return confirmed, False

@@ -31,6 +31,8 @@ OPERATING_SYSTEMS = {"debian12": "Debian 12", "cisco_ios": "Cisco IOS", "frr": "
 APPLY_RESULTS = {
     "success": "erfolgreich",
     "failed": "fehlgeschlagen",
+    "failed_untouched": "fehlgeschlagen, Gerät unverändert",
+    "failed_state_unknown": "fehlgeschlagen, Zustand unbekannt – prüfen",
     "rolled_back": "zurückgerollt",
     "refused": "abgelehnt",
 }

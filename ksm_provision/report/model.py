@@ -38,7 +38,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 SCHEMA_VERSION = "1.0"
 
-ApplyOutcome = Literal["success", "failed", "rolled_back", "refused"]
+ApplyOutcome = Literal[
+    "success", "failed", "failed_untouched", "failed_state_unknown", "rolled_back", "refused"
+]
 
 
 class ReportModel(BaseModel):

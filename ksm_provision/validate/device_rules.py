@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from ksm_provision.errors import Problem
 from ksm_provision.inventory.inventory import Inventory
-from ksm_provision.inventory.models import NetworkDevice, Platform
+from ksm_provision.inventory.models import DeviceRollback, NetworkDevice, Platform
 from ksm_provision.inventory.settings import merge_settings
 from ksm_provision.network.capabilities import SWITCH_MODELS, model_ports
+from ksm_provision.network.platforms import canonical_interface
 from ksm_provision.network.switch_context import IOS_CLOCKS, ios_clock
 from ksm_provision.validate.view import AuthorityView, provider_problem
 
@@ -38,7 +39,7 @@ def switch_model(view: AuthorityView, i: int, device: NetworkDevice) -> list[Pro
     problems = []
     known = set(ports)
     for j, iface in enumerate(device.interfaces):
-        if iface.name not in known:
+        if iface.name not in known and canonical_interface(iface.name) is None:
             problems.append(
                 view.problem(
                     ("network_devices", i, "interfaces", j, "name"),
@@ -46,6 +47,62 @@ def switch_model(view: AuthorityView, i: int, device: NetworkDevice) -> list[Pro
                     f"its ports are {ports[0]}..{ports[-1]} (stack member 1)",
                 )
             )
+    return problems
+
+
+def interface_names(view: AuthorityView, i: int, device: NetworkDevice) -> list[Problem]:
+    """IOS interface names written out in full, as ``show running-config`` prints them.
+
+    An abbreviation (``Gi1/0/1``) would never match the device's ``interface GigabitEthernet1/0/1``:
+    ksm would plan the port anew on every run.
+    """
+    problems = []
+    for j, iface in enumerate(device.interfaces):
+        full = canonical_interface(iface.name)
+        if full is not None:
+            problems.append(
+                view.problem(
+                    ("network_devices", i, "interfaces", j, "name"),
+                    f"device '{device.hostname}': interface name '{iface.name}' is an abbreviation",
+                    f"write it out as the device shows it: name: {full}",
+                )
+            )
+    return problems
+
+
+def connection(view: AuthorityView, i: int, device: NetworkDevice) -> list[Problem]:
+    """A device's ``connection:`` fits its platform and makes sense on its own."""
+    conn = device.connection
+    where = ("network_devices", i, "connection")
+    problems = []
+    if device.platform is Platform.FRR and conn.rollback is DeviceRollback.CONFIGURE_REPLACE:
+        problems.append(
+            view.problem(
+                (*where, "rollback"),
+                f"device '{device.hostname}': FRRouting has no `configure replace`",
+                "use rollback: remediation or auto (FRR is always rolled back by reverse remediation)",
+            )
+        )
+    jump = conn.jump_host
+    target = conn.host or device.management.address
+    if jump is not None and str(jump.host) == str(target) and jump.port == conn.port:
+        problems.append(
+            view.problem(
+                (*where, "jump_host", "host"),
+                f"device '{device.hostname}': the jump host is the device itself ({jump.host}:{jump.port})",
+                "name the SSH jump host in front of the management network, or drop jump_host",
+            )
+        )
+    timeouts = conn.timeouts
+    if timeouts.keepalive and timeouts.command and timeouts.keepalive * 2 > timeouts.command:
+        problems.append(
+            view.problem(
+                (*where, "timeouts", "keepalive"),
+                f"device '{device.hostname}': keepalive {timeouts.keepalive:g} s notices a dead session only "
+                f"after ~{timeouts.keepalive * 2:g} s, later than the command timeout {timeouts.command:g} s",
+                "use a keepalive of at most half the command timeout, e.g. keepalive: 5, command: 30",
+            )
+        )
     return problems
 
 
@@ -71,7 +128,9 @@ def switch_clock(view: AuthorityView, i: int, device: NetworkDevice) -> list[Pro
 def ios_devices(view: AuthorityView) -> list[Problem]:
     problems: list[Problem] = []
     for i, device in enumerate(view.model.network_devices):
+        problems += connection(view, i, device)
         if device.platform is Platform.CISCO_IOS:
+            problems += interface_names(view, i, device)
             problems += switch_model(view, i, device)
             problems += switch_clock(view, i, device)
     return problems

@@ -39,7 +39,12 @@ class Record(ResultModel):
 
 class ApplyResult(StrEnum):
     SUCCESS = "success"
+    #: Hosts failed (Ansible) — and no device is in an unknown state.
     FAILED = "failed"
+    #: Devices failed before a single configuration command was typed: nothing on them changed.
+    FAILED_UNTOUCHED = "failed_untouched"
+    #: At least one device had commands typed and its rollback could not be confirmed: check it.
+    FAILED_STATE_UNKNOWN = "failed_state_unknown"
     ROLLED_BACK = "rolled_back"
     #: Refused before the first change: hosts or devices changed since the reviewed plan.
     REFUSED = "refused"
@@ -57,6 +62,10 @@ class AuditRecord(Record):
     changed_hosts: list[str] = Field(default_factory=list)
     changed_devices: list[str] = Field(default_factory=list)
     failed: list[str] = Field(default_factory=list)
+    #: Of *failed*: devices that failed before anything was typed (untouched).
+    untouched_devices: list[str] = Field(default_factory=list)
+    #: Of *failed*: devices that may run part of the change (rollback not confirmed).
+    state_unknown_devices: list[str] = Field(default_factory=list)
     changed_tasks: int = 0
     hosts: int = 0
     devices: int = 0

@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ksm_provision.inventory.inventory import Inventory
-from ksm_provision.network.results import NetworkPlan
+from ksm_provision.network.results import ApplyStatus, NetworkApply, NetworkPlan
 from ksm_provision.targets import Target
 from ksm_provision.workflow.audit import append_audit, current_user, git_commit, machine_name, new_record_id
 from ksm_provision.workflow.exact_plan import PlanDifference, recorded_tasks
@@ -95,11 +95,9 @@ def audit_apply(run: ChangeRun, plan_hash: str | None, repo: Path) -> None:
     commit = git_commit(repo)
     for authority in run.authorities:
         hosts, devices, failed = run.for_authority(authority)
-        rolled_back = [d for d in run.rolled_back if d in failed]
-        if set(failed) - set(rolled_back):
-            result = ApplyResult.FAILED
-        else:
-            result = ApplyResult.ROLLED_BACK if rolled_back else ApplyResult.SUCCESS
+        untouched = _devices_with(run, authority, ApplyStatus.FAILED_UNTOUCHED)
+        unknown = _devices_with(run, authority, ApplyStatus.FAILED_STATE_UNKNOWN)
+        result = apply_result(failed, [d for d in run.rolled_back if d in failed], untouched, unknown)
         append_audit(
             AuditRecord(
                 id=new_record_id(),
@@ -113,6 +111,8 @@ def audit_apply(run: ChangeRun, plan_hash: str | None, repo: Path) -> None:
                 changed_hosts=hosts,
                 changed_devices=devices,
                 failed=failed,
+                untouched_devices=untouched,
+                state_unknown_devices=unknown,
                 changed_tasks=sum(h.changed for h in run.hosts.hosts if h.authority == authority),
                 hosts=sum(1 for h in run.hosts.hosts if h.authority == authority),
                 devices=sum(1 for d in run.devices.devices if d.authority == authority),
@@ -121,6 +121,33 @@ def audit_apply(run: ChangeRun, plan_hash: str | None, repo: Path) -> None:
         )
         if result is ApplyResult.SUCCESS:
             clear_status(PlanRecord, authority)
+
+
+def _devices_with(run: ChangeRun, authority: str, status: ApplyStatus) -> list[str]:
+    devices = run.devices.devices if isinstance(run.devices, NetworkApply) else ()
+    return [d.hostname for d in devices if d.authority == authority and d.status is status]
+
+
+def apply_result(
+    failed: list[str], rolled_back: list[str], untouched: list[str], unknown: list[str]
+) -> ApplyResult:
+    """The audit result of one authority's apply, the worst first.
+
+    >>> apply_result(["sw1", "sw2"], [], ["sw1"], ["sw2"]).value
+    'failed_state_unknown'
+    >>> apply_result(["sw1"], [], ["sw1"], []).value, apply_result(["fs01"], [], [], []).value
+    ('failed_untouched', 'failed')
+    >>> apply_result(["sw1"], ["sw1"], [], []).value, apply_result([], [], [], []).value
+    ('rolled_back', 'success')
+    """
+    if unknown:
+        return ApplyResult.FAILED_STATE_UNKNOWN
+    other = set(failed) - set(rolled_back) - set(untouched)
+    if other:
+        return ApplyResult.FAILED
+    if untouched:
+        return ApplyResult.FAILED_UNTOUCHED
+    return ApplyResult.ROLLED_BACK if rolled_back else ApplyResult.SUCCESS
 
 
 def audit_refused(check: ChangeRun, plan_hash: str, differences: list[PlanDifference], repo: Path) -> None:

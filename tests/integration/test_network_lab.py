@@ -20,6 +20,7 @@ from ksm_provision.inventory.inventory import Inventory
 from ksm_provision.lab.manager import Lab
 from ksm_provision.lab.switches import state_dir
 from ksm_provision.lab.targets import LabTargets
+from ksm_provision.network.hidden_lines import is_hidden
 from ksm_provision.network.pipeline import (
     DeviceRunOptions,
     apply_devices,
@@ -27,7 +28,6 @@ from ksm_provision.network.pipeline import (
     device_scope,
     plan_devices,
 )
-from ksm_provision.network.hidden_lines import is_hidden
 from ksm_provision.network.platforms import platform_info
 from ksm_provision.network.push import DeviceJob, apply_device
 from ksm_provision.network.remediation import parse, remediate

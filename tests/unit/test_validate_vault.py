@@ -51,7 +51,9 @@ def edit(root: Path, file: str, replace: str, with_: str) -> None:
     apply_edit(root, {"file": file, "replace": replace, "with": with_})
 
 
-def run_validate(capsys: pytest.CaptureFixture[str], *args: str, inventory: str = ".") -> tuple[int, str, str]:
+def run_validate(
+    capsys: pytest.CaptureFixture[str], *args: str, inventory: str = "."
+) -> tuple[int, str, str]:
     """Exit code, stdout and stderr of `ksm validate ARGS`."""
     with pytest.raises(SystemExit) as exit_info:
         main(["--inventory", inventory, "validate", *args])
