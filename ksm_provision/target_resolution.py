@@ -29,7 +29,7 @@ from ksm_provision.targets import (
 from ksm_provision.vault import NetworkSecrets
 
 
-def _host_address(inventory: Inventory, host: Host) -> str:
+def host_address(inventory: Inventory, host: Host) -> str:
     """Where a host is reached: its address, or for a client-range member its DNS name.
 
     Range members lease from their network's dynamic pool, so which PC holds which pool address is
@@ -55,7 +55,7 @@ class ProductionTargets:
     def hosts(self, inventory: Inventory, only: Collection[str] | None = None) -> dict[str, Connection]:
         connections = {
             h.hostname: Connection(
-                address=_host_address(inventory, h),
+                address=host_address(inventory, h),
                 known_hosts=str(known_hosts_file(inventory.root, h.authority)),
             )
             for h in [*inventory.hosts, *gateway_hosts(inventory)]  # routers' Linux sides: management address

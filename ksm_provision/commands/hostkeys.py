@@ -20,19 +20,23 @@ from ksm_provision.commands.common import (
     target_option,
 )
 from ksm_provision.errors import EXIT_FAILURE, relative_path
-from ksm_provision.hostkeys import KnownHosts, Node, compare, known_hosts_file, scan
+from ksm_provision.hostkeys import KnownHosts, Node, compare, device_nodes, known_hosts_file, scan
 from ksm_provision.inventory.inventory import Inventory
 from ksm_provision.render.gateway_vars import gateway_hosts
+from ksm_provision.target_resolution import host_address
 from ksm_provision.targets import Target
 
 
 def production_nodes(inventory: Inventory) -> list[tuple[Node, Path]]:
-    """Every host and device at its inventory address, with its authority's managed known_hosts."""
-    nodes = [(Node(h.hostname, h.authority, str(h.address)), h.authority) for h in inventory.hosts]
-    nodes += [
-        (Node(d.hostname, d.authority, str(d.model.management.address)), d.authority)
-        for d in inventory.devices
+    """Every host and device as production reaches it (range members by DNS name; a device at its
+    ``connection:`` host and port, behind its jump host), with its authority's managed known_hosts.
+    A router's Linux side shares the router's address and key."""
+    nodes = [
+        (Node(h.hostname, h.authority, host_address(inventory, h)), h.authority) for h in inventory.hosts
     ]
+    for d in inventory.devices:
+        known_hosts = known_hosts_file(inventory.root, d.authority)
+        nodes += [(node, d.authority) for node in device_nodes(d.hostname, d.authority, d.model, known_hosts)]
     return [(node, known_hosts_file(inventory.root, authority)) for node, authority in nodes]
 
 

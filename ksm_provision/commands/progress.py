@@ -29,7 +29,7 @@ def task_progress(title: str, enabled: bool = True) -> Iterator[ProgressCallback
         task_id = progress.add_task(visible(title, one_line=True))
 
         def update(host: str, task: str, status: str) -> None:
-            key = "failed" if status in ("failed", "unreachable") else "ok"
+            key = "failed" if status.startswith("failed") or status == "unreachable" else "ok"
             counts[key] += 1
             progress.update(task_id, description=description(title, host, task, counts))
 

@@ -26,7 +26,9 @@ pytestmark = [pytest.mark.lab, pytest.mark.slow, pytest.mark.integration]
 
 FAST = Timeouts(connect=10, command=10, device=120)
 ROUTER = "sn-rh-rt01"
-HOST = "sn-sh-fs01"
+# A Ludwigslust-Parchim host: test_hosts_lab expects Schwerin's hosts fresh on the shared twin.
+HOST = "lup-pch-fs01"
+HOST_AUTHORITY = "lup"
 HAND_ROUTE = "ip route 192.0.2.0/24 Null0"
 EXTRA_FILE = "/etc/apt/apt.conf.d/20auto-upgrades"
 
@@ -53,8 +55,8 @@ def _last_audit(lab_twin: LabTwin) -> AuditRecord:
     return read_audit(lab_twin.state_dir).records[-1]
 
 
-def _plan(lab_twin: LabTwin, out: Path, only: str, limit: str) -> dict[str, Any]:
-    ksm(lab_twin.env, "plan", "--authority", "schwerin", "--target", "lab", "--only", only, "--limit", limit,
+def _plan(lab_twin: LabTwin, out: Path, only: str, limit: str, authority: str = "schwerin") -> dict[str, Any]:
+    ksm(lab_twin.env, "plan", "--authority", authority, "--target", "lab", "--only", only, "--limit", limit,
         "--out", str(out))  # fmt: skip
     data: dict[str, Any] = json.loads(out.read_text())
     return data
@@ -98,12 +100,12 @@ def test_a_router_changed_since_the_plan_is_refused_and_a_new_plan_applies_exact
 
 
 def test_a_host_that_would_change_more_than_reviewed_is_refused(lab_twin: LabTwin, tmp_path: Path) -> None:
-    converge = ("apply", "--authority", "schwerin", "--target", "lab", "--only", "hosts", "--limit", HOST)
+    converge = ("apply", "--authority", HOST_AUTHORITY, "--target", "lab", "--only", "hosts", "--limit", HOST)
     ksm(lab_twin.env, *converge)
 
     # as reviewed: the apply of the plan goes through
     ssh(lab_twin.lab, HOST, "echo 'nameserver 192.0.2.53' > /etc/resolv.conf")
-    plan = _plan(lab_twin, tmp_path / "plan.json", "hosts", HOST)
+    plan = _plan(lab_twin, tmp_path / "plan.json", "hosts", HOST, HOST_AUTHORITY)
     (host,) = plan["hosts"]
     assert [c["task"] for c in host["changes"]] == [
         "Ensure /etc/resolv.conf names the authority's DNS servers and search domains"
@@ -114,7 +116,7 @@ def test_a_host_that_would_change_more_than_reviewed_is_refused(lab_twin: LabTwi
 
     # more than reviewed: refused, and the reviewed change is not made either
     ssh(lab_twin.lab, HOST, "echo 'nameserver 192.0.2.53' > /etc/resolv.conf")
-    stale = _plan(lab_twin, tmp_path / "stale.json", "hosts", HOST)
+    stale = _plan(lab_twin, tmp_path / "stale.json", "hosts", HOST, HOST_AUTHORITY)
     ssh(lab_twin.lab, HOST, f"echo '// von Hand' >> {EXTRA_FILE}")
     try:
         refused = ksm(lab_twin.env, "apply", str(tmp_path / "stale.json"), check_codes=(1,))

@@ -42,7 +42,7 @@ def run_cli(lab_dir: Path, instance: int) -> None:
         assert result.exit_code == 0, result.output
         up = json.loads(result.output)
         kinds = {n["kind"] for n in up["nodes"]}
-        assert kinds == {"host", "router", "switch"}
+        assert kinds == {"host", "router", "gateway", "switch"}
         assert all(n["healthy"] and n["address"].startswith("127.") for n in up["nodes"])
         assert up["unrepresented"], "the cap of 1 host leaves hosts without a stand-in"
         for secret_file in (lab_dir / "secrets.json", lab_dir / "ssh" / "id_ed25519"):
