@@ -32,8 +32,9 @@ from dataclasses import dataclass
 from ksm_provision.digests import keyed_digest
 from ksm_provision.errors import KsmError
 from ksm_provision.inventory.hosts import Device
+from ksm_provision.network.hidden_lines import SNMP_USER_COMMAND, HiddenState
 from ksm_provision.network.platforms import RollbackMethod, keep_permanent
-from ksm_provision.network.remediation import ParsedConfig, Remediation, parse, remediate
+from ksm_provision.network.remediation import ParsedConfig, Remediation, hidden_lines, parse, remediate
 from ksm_provision.network.results import (
     ApplyStatus,
     DeviceApply,
@@ -126,12 +127,26 @@ def _common(job: DeviceJob) -> dict[str, str]:
     }
 
 
-def _remediate(running: ParsedConfig, intended: ParsedConfig) -> Remediation:
-    """:func:`remediate`, never removing what the device always has (``vlan 1``, management ports)."""
+def _remediate(
+    running: ParsedConfig, intended: ParsedConfig, hidden: HiddenState | None = None
+) -> Remediation:
+    """:func:`remediate`, never removing what the device always has (``vlan 1``, management ports);
+    *hidden*: what the device revealed of the lines it hides (:func:`_hidden_state`)."""
     target = keep_permanent(running.info, running.config, intended.config)
     if target is not intended.config:
         intended = ParsedConfig(intended.info, intended.text, target)
-    return remediate(running, intended)
+    return remediate(running, intended, hidden)
+
+
+def _hidden_state(session: DeviceSession, intended: ParsedConfig) -> HiddenState | None:
+    """``show snmp user`` when the intended config has lines the device never shows, else None.
+
+    Real IOS keeps ``snmp-server user`` out of the running config (:mod:`.hidden_lines`): whether
+    the user exists with the intended group and protocols is only visible here.
+    """
+    if not hidden_lines(intended):
+        return None
+    return HiddenState.from_device(session.exec_command(SNMP_USER_COMMAND))
 
 
 def rollback_method(endpoint: Endpoint, session: DeviceSession, backup: str) -> tuple[RollbackMethod, str]:
@@ -170,8 +185,9 @@ def plan_device(job: DeviceJob, timeouts: Timeouts, connect: SessionFactory = De
         intended = parse(info, job.intended)
         with connect(job.endpoint, timeouts) as session:
             text = session.running_config()
+            hidden = _hidden_state(session, intended)
             method, why = rollback_method(job.endpoint, session, text)
-        result = _remediate(parse(info, text), intended)
+        result = _remediate(parse(info, text), intended, hidden)
     except Exception as exc:
         return DevicePlan(
             **_common(job),
@@ -281,7 +297,7 @@ def _prepare(
     """Steps 1-2: read, compute, choose the rollback, back up. A failure here has typed nothing."""
     try:
         backup = parse(job.endpoint.info, session.running_config())
-        plan = _remediate(backup, intended)
+        plan = _remediate(backup, intended, _hidden_state(session, intended))
         if differs := job.unreviewed(plan):
             return result(ApplyStatus.REFUSED, _changed_since_plan(job.hostname, differs))
         if plan.empty:
@@ -309,6 +325,11 @@ def _push(
         if not left.empty:
             raise PushMismatchError(
                 f"{len(left.commands)} line(s) still differ after the push, e.g. {left.commands[0]!r}"
+            )
+        hidden = _hidden_state(session, intended)
+        if hidden is not None and (missing := hidden.unconfirmed(hidden_lines(intended))):
+            raise PushMismatchError(
+                f"`{SNMP_USER_COMMAND}` does not show {len(missing)} intended SNMP user(s) after the push"
             )
         deadline.check("saving")
         save_attempted = True

@@ -142,8 +142,10 @@ def remediate(
 
     Hidden lines of *intended* never take part in the comparison. With *hidden* (what the device
     revealed with ``show snmp user``, and the digest recorded at the last push) they are added as
-    it requires; a newly created user is removed again by the rollback, a re-sent one cannot be
-    restored (the old secret is unknown). Without *hidden* (the push path has not read the device's
+    it requires (missing or different users; all of them along with any other change, so a rotated
+    secret reaches the device with its next change); a newly created user is removed again by the
+    rollback, a re-sent one cannot be restored (the old secret is unknown). Without *hidden* (the
+    push path has not read the device's
     SNMP users) they ride along with any other change: a new device gets its user with its first
     push, re-sending an unchanged user changes nothing on IOS, and an in-sync device gets nothing.
     """
@@ -154,7 +156,10 @@ def remediate(
     workflow = WorkflowRemediation(current, target)
     result = Remediation(workflow.remediation_config, workflow.rollback_config)
     if hidden is not None:
-        _add_hidden(result, hidden, hidden.to_send(hidden_lines(intended), hidden_digest))
+        lines = hidden.to_send(hidden_lines(intended), hidden_digest)
+        if not result.empty:
+            lines = hidden_lines(intended)  # ride along: re-sending an unchanged user re-keys it alike
+        _add_hidden(result, hidden, lines)
     elif not result.empty:
         for line in hidden_lines(intended):
             result.remediation.add_child(line)

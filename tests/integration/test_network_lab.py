@@ -20,7 +20,7 @@ from ksm_provision.inventory.inventory import Inventory
 from ksm_provision.lab.manager import Lab
 from ksm_provision.lab.switches import state_dir
 from ksm_provision.lab.targets import LabTargets
-from ksm_provision.network.hidden_lines import is_hidden
+from ksm_provision.network.hidden_lines import SNMP_USER_COMMAND, is_hidden
 from ksm_provision.network.pipeline import (
     DeviceRunOptions,
     apply_devices,
@@ -117,6 +117,27 @@ def test_apply_configures_both_authorities_and_the_second_apply_sends_nothing(ne
     assert second.commands_sent == 0
     plan = plan_devices(net.inventory, LabTargets(net.lab), DeviceRunOptions(timeouts=FAST))
     assert plan.changed_devices == [] and plan.failed_devices == []
+
+
+def _snmp_users(net: Net, hostname: str) -> str:
+    with DeviceSession(net.endpoint(hostname), FAST) as session:
+        return session.exec_command(SNMP_USER_COMMAND)
+
+
+def test_snmp_user_hidden_from_the_config_is_checked_and_restored(net: Net) -> None:
+    """IOS hides `snmp-server user`: ksm confirms it with `show snmp user`, and a user lost on the
+    device is planned and pushed on its own, with no other change to carry it."""
+    user = net.inventory.authorities["lup"].network_settings.snmp_user
+    assert f"User name: {user}" in _snmp_users(net, SWITCH)
+    assert "snmp-server user" not in net.running(SWITCH)
+    net.configure(SWITCH, [f"no snmp-server user {user} KSM-MONITORING v3"])
+    assert f"User name: {user}" not in _snmp_users(net, SWITCH)
+    assert not net.in_sync(SWITCH)
+    (result,) = net.apply(limit=SWITCH).devices
+    assert result.status is ApplyStatus.CHANGED
+    assert [c for c in result.commands if c.startswith("snmp-server user")] and len(result.commands) == 1
+    assert f"User name: {user}" in _snmp_users(net, SWITCH)
+    assert net.in_sync(SWITCH)
 
 
 def test_the_pushed_configs_read_back_as_rendered(net: Net) -> None:
