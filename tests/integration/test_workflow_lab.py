@@ -81,14 +81,14 @@ def test_drift_after_hand_edits_on_a_host_and_a_device(lab_twin: LabTwin) -> Non
     with ConnectHandler(device_type="cisco_ios", host=login.address, port=login.port, username=login.username,
                         password=login.password, secret=login.enable_secret) as switch:  # fmt: skip
         switch.enable()
-        switch.send_config_set(["vlan 3999", "name HAND-EDIT"])
+        switch.send_config_set(["vlan 3990", "name HAND-EDIT"])  # not a VLAN of the inventory
     drift = ksm(
         lab_twin.env, "drift", "--authority", "schwerin", "--target", "lab", "--json", check_codes=(2,)
     )
     run = json.loads(drift.stdout)
     assert [h["host"] for h in run["hosts"]["hosts"] if h["changed"]] == [HOST]
     (edited,) = [d for d in run["devices"]["devices"] if d["status"] == "changes"]
-    assert edited["hostname"] == SWITCH and "no vlan 3999" in edited["remediation"]
+    assert edited["hostname"] == SWITCH and "no vlan 3990" in edited["remediation"]
     record = json.loads((lab_twin.state_dir / "drift" / "schwerin.json").read_text())
     assert record["drifted"] and record["hosts"] == [HOST] and record["devices"] == [SWITCH]
     ksm(lab_twin.env, "apply", "--authority", "schwerin", "--target", "lab")
