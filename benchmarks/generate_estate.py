@@ -60,6 +60,8 @@ def provider_file(count: int) -> str:
         f"  first_vlan: {FIRST_VLAN}",
         f"  vlans_per_authority: {VLANS_PER_AUTHORITY}",
         "  core: 10.0.0.0/16",
+        "  parking_vlan: 4093   # above the 100 authorities' ranges (10-4009)",
+        "  native_vlan: 4092",
         "  authorities:",
     ]
     for k in range(count):

@@ -136,6 +136,35 @@ def ios_devices(view: AuthorityView) -> list[Problem]:
     return problems
 
 
+#: VLANs IOS reserves (default and legacy token ring/FDDI) or that do not exist.
+_RESERVED_VLANS = frozenset({1, 1002, 1003, 1004, 1005})
+MAX_VLAN = 4094
+
+
+def free_switch_vlans(inventory: Inventory, count: int = 2) -> list[int]:
+    """The highest *count* VLAN ids in no authority's range and not reserved: hint examples.
+
+    >>> from types import SimpleNamespace as NS
+    >>> plan = NS(authorities=[NS(vlans=(3990, 4093))], native_vlan=4094, parking_vlan=4094)
+    >>> free_switch_vlans(NS(provider=NS(address_plan=plan)))
+    [3989, 3988]
+    """
+    plan = inventory.provider.address_plan
+    taken = set(_RESERVED_VLANS) | {plan.native_vlan, plan.parking_vlan}
+    ranges = [block.vlans for block in plan.authorities]
+    free = (
+        vlan
+        for vlan in range(MAX_VLAN, 1, -1)
+        if vlan not in taken and not any(low <= vlan <= high for low, high in ranges)
+    )
+    return [vlan for _, vlan in zip(range(count), free, strict=False)]
+
+
+def _examples(inventory: Inventory) -> str:
+    free = free_switch_vlans(inventory)
+    return " or ".join(str(v) for v in free) if free else "a VLAN outside the authorities' ranges"
+
+
 def switch_vlans(inventory: Inventory) -> list[Problem]:
     """The native and parking VLANs are distinct, not 1, and outside every authority's range."""
     plan = inventory.provider.address_plan
@@ -146,17 +175,17 @@ def switch_vlans(inventory: Inventory) -> list[Problem]:
                 inventory,
                 ("address_plan", "parking_vlan"),
                 f"parking_vlan and native_vlan are both {plan.native_vlan}",
-                "use two VLANs, e.g. parking_vlan: 3999, native_vlan: 3998",
+                f"use two VLANs no authority uses, e.g. {_examples(inventory)}",
             )
         )
     for key, vlan in (("native_vlan", plan.native_vlan), ("parking_vlan", plan.parking_vlan)):
-        if vlan == 1:
+        if vlan in _RESERVED_VLANS:
             problems.append(
                 provider_problem(
                     inventory,
                     ("address_plan", key),
-                    f"{key} is VLAN 1, the default VLAN of every port",
-                    f"use a VLAN no authority uses, e.g. {3998 if key == 'native_vlan' else 3999}",
+                    f"{key} is VLAN {vlan}, which IOS reserves (VLAN 1 is the default VLAN of every port)",
+                    f"use a VLAN no authority uses, e.g. {_examples(inventory)}",
                 )
             )
         for block in plan.authorities:
@@ -167,7 +196,7 @@ def switch_vlans(inventory: Inventory) -> list[Problem]:
                         inventory,
                         ("address_plan", key),
                         f"{key} {vlan} lies in the VLAN range {low}-{high} of authority '{block.authority}'",
-                        "use a VLAN outside every authority's range, e.g. 3998 or 3999",
+                        f"use a VLAN outside every authority's range, e.g. {_examples(inventory)}",
                     )
                 )
     return problems
