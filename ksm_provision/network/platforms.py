@@ -184,6 +184,7 @@ _IOS_TYPES: tuple[tuple[str, str], ...] = (
 _IOS_NAME = re.compile(r"^([A-Za-z-]+?)\s*(\d+(?:/\d+){0,2}(?:\.\d+)?)$")
 
 
+@functools.cache  # a few hundred distinct names at most, looked up once per port of every switch
 def canonical_interface(name: str) -> str | None:
     """The full IOS name of an abbreviated interface name (``Gi1/0/1``); None if not one.
 

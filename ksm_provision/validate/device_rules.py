@@ -10,8 +10,7 @@ from __future__ import annotations
 
 from ksm_provision.errors import Problem
 from ksm_provision.inventory.inventory import Inventory
-from ksm_provision.inventory.models import DeviceRollback, NetworkDevice, Platform
-from ksm_provision.inventory.settings import merge_settings
+from ksm_provision.inventory.models import DeviceRollback, NetworkDevice, Platform, Site
 from ksm_provision.network.capabilities import SWITCH_MODELS, model_ports
 from ksm_provision.network.platforms import canonical_interface
 from ksm_provision.network.switch_context import IOS_CLOCKS, ios_clock
@@ -111,8 +110,7 @@ def switch_clock(view: AuthorityView, i: int, device: NetworkDevice) -> list[Pro
     site = next((s for s in view.model.sites if s.id == device.site), None)
     if site is None:
         return []  # reported by the authority rules
-    layers = [view.provider.defaults, view.model.settings, site.settings]
-    zone = merge_settings(layers).timezone
+    zone = _site_zone(view, site)
     if zone is None or ios_clock(zone) is not None:
         return []
     return [
@@ -123,6 +121,14 @@ def switch_clock(view: AuthorityView, i: int, device: NetworkDevice) -> list[Pro
             f"use one of: {', '.join(sorted(IOS_CLOCKS))}; or set the site's `timezone:`",
         )
     ]
+
+
+def _site_zone(view: AuthorityView, site: Site) -> str | None:
+    """The effective time zone at *site* (provider < authority < site): the first set, top down."""
+    for layer in (site.settings, view.model.settings, view.provider.defaults):
+        if layer.timezone is not None:
+            return str(layer.timezone)
+    return None
 
 
 def ios_devices(view: AuthorityView) -> list[Problem]:
