@@ -16,6 +16,9 @@ from hier_config.models import IdempotentCommandsRule, MatchRule, OrderingRule, 
 from hier_config.platforms.cisco_ios.driver import HConfigDriverCiscoIOS
 from hier_config.platforms.driver_base import HConfigDriverRules
 
+from ksm_provision.network.filters import vlan_list
+
+MAX_VLAN = 4094
 _ALLOWED = "switchport trunk allowed vlan "
 _ALLOWED_ADD = "switchport trunk allowed vlan add "
 
@@ -28,23 +31,7 @@ def _vlan_ids(text: str) -> set[int] | None:
         if not low.isdigit() or (high and not high.isdigit()):
             return None
         ids.update(range(int(low), int(high or low) + 1))
-    return ids
-
-
-def _vlan_text(ids: set[int]) -> str:
-    ordered = sorted(ids)
-    parts: list[str] = []
-    start = 0
-    while start < len(ordered):
-        end = start
-        while end + 1 < len(ordered) and ordered[end + 1] == ordered[end] + 1:
-            end += 1
-        if end - start >= 2:
-            parts.append(f"{ordered[start]}-{ordered[end]}")
-        else:
-            parts.extend(str(v) for v in ordered[start : end + 1])
-        start = end + 1
-    return ",".join(parts)
+    return ids if ids and min(ids) >= 1 and max(ids) <= MAX_VLAN else None
 
 
 def merge_allowed_vlan_lines(config: HConfig) -> None:
@@ -68,7 +55,7 @@ def merge_allowed_vlan_lines(config: HConfig) -> None:
             continue
         for more in extra:
             ids |= more or set()
-        base.text = _ALLOWED + _vlan_text(ids)
+        base.text = _ALLOWED + vlan_list(ids)
         for child in adds:
             child.delete()
 

@@ -36,11 +36,12 @@ def _network(value: IPv4Like | int) -> ipaddress.IPv4Network:
         ) from None
 
 
-def vlan_list(ids: Iterable[int]) -> str:
-    """Compress VLAN ids the way IOS prints them: ascending, runs of three or more as ranges.
+def vlan_list(ids: Iterable[int], shortest_range: int = 3) -> str:
+    """Compress VLAN ids the way IOS prints them: ascending, runs of *shortest_range* or more ids as
+    ranges (three in ``switchport trunk allowed vlan``, two in ``spanning-tree vlan``).
 
-    >>> vlan_list([130, 110, 120, 121, 122, 111])
-    '110,111,120-122,130'
+    >>> vlan_list([130, 110, 120, 121, 122, 111]), vlan_list([130, 110, 111], shortest_range=2)
+    ('110,111,120-122,130', '110-111,130')
     >>> vlan_list([])
     Traceback (most recent call last):
     ...
@@ -58,7 +59,7 @@ def vlan_list(ids: Iterable[int]) -> str:
         end = start
         while end + 1 < len(ordered) and ordered[end + 1] == ordered[end] + 1:
             end += 1
-        if end - start >= 2:
+        if end - start + 1 >= shortest_range:
             parts.append(f"{ordered[start]}-{ordered[end]}")
         else:
             parts.extend(str(v) for v in ordered[start : end + 1])

@@ -60,17 +60,7 @@ def stp_vlan_list(ids: Iterable[int]) -> str:
     >>> stp_vlan_list([130, 110, 111, 190])
     '110-111,130,190'
     """
-    ordered = sorted(set(ids))
-    vlan_list(ordered)  # the same checks: 1..4094, not empty
-    parts: list[str] = []
-    start = 0
-    while start < len(ordered):
-        end = start
-        while end + 1 < len(ordered) and ordered[end + 1] == ordered[end] + 1:
-            end += 1
-        parts.append(str(ordered[start]) if end == start else f"{ordered[start]}-{ordered[end]}")
-        start = end + 1
-    return ",".join(parts)
+    return vlan_list(ids, shortest_range=2)
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ hosts and devices is refused before any change and recorded as such (:func:`audi
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from ksm_provision.inventory.inventory import Inventory
 from ksm_provision.network.results import ApplyStatus, NetworkApply, NetworkPlan
@@ -99,28 +100,41 @@ def audit_apply(run: ChangeRun, plan_hash: str | None, repo: Path) -> None:
         unknown = _devices_with(run, authority, ApplyStatus.FAILED_STATE_UNKNOWN)
         result = apply_result(failed, [d for d in run.rolled_back if d in failed], untouched, unknown)
         append_audit(
-            AuditRecord(
-                id=new_record_id(),
-                time=utc_now(),
-                user=current_user(),
-                machine=machine_name(),
-                authority=authority,
-                target=run.target,
-                git_commit=commit,
-                plan_hash=plan_hash,
+            _audit_record(
+                run,
+                authority,
+                commit,
+                plan_hash,
                 changed_hosts=hosts,
                 changed_devices=devices,
                 failed=failed,
                 untouched_devices=untouched,
                 state_unknown_devices=unknown,
                 changed_tasks=sum(h.changed for h in run.hosts.hosts if h.authority == authority),
-                hosts=sum(1 for h in run.hosts.hosts if h.authority == authority),
-                devices=sum(1 for d in run.devices.devices if d.authority == authority),
                 result=result,
             )
         )
         if result is ApplyResult.SUCCESS:
             clear_status(PlanRecord, authority)
+
+
+def _audit_record(
+    run: ChangeRun, authority: str, commit: str | None, plan_hash: str | None, **outcome: Any
+) -> AuditRecord:
+    """The audit record of *authority* in *run*: who, where, when, what was in scope, and *outcome*."""
+    return AuditRecord(
+        id=new_record_id(),
+        time=utc_now(),
+        user=current_user(),
+        machine=machine_name(),
+        authority=authority,
+        target=run.target,
+        git_commit=commit,
+        plan_hash=plan_hash,
+        hosts=sum(1 for h in run.hosts.hosts if h.authority == authority),
+        devices=sum(1 for d in run.devices.devices if d.authority == authority),
+        **outcome,
+    )
 
 
 def _devices_with(run: ChangeRun, authority: str, status: ApplyStatus) -> list[str]:
@@ -154,19 +168,5 @@ def audit_refused(check: ChangeRun, plan_hash: str, differences: list[PlanDiffer
     """One audit record per authority of a refused apply: nothing changed, the differing nodes failed."""
     commit = git_commit(repo)
     for authority in check.authorities:
-        append_audit(
-            AuditRecord(
-                id=new_record_id(),
-                time=utc_now(),
-                user=current_user(),
-                machine=machine_name(),
-                authority=authority,
-                target=check.target,
-                git_commit=commit,
-                plan_hash=plan_hash,
-                failed=[d.name for d in differences if d.authority == authority],
-                hosts=sum(1 for h in check.hosts.hosts if h.authority == authority),
-                devices=sum(1 for d in check.devices.devices if d.authority == authority),
-                result=REFUSED_RESULT,
-            )
-        )
+        failed = [d.name for d in differences if d.authority == authority]
+        append_audit(_audit_record(check, authority, commit, plan_hash, failed=failed, result=REFUSED_RESULT))

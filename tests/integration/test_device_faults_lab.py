@@ -124,8 +124,6 @@ def _prepared(inventory: Inventory, sim: Simulator) -> tuple[DeviceJob, list[str
 def test_a_refused_command_stops_the_push_there_and_is_rolled_back(
     inventory: Inventory, simulator: Simulator, style: str
 ) -> None:
-    if style != "ios" and "reject_style" not in Faults.model_fields:
-        pytest.skip("this simulator has no refusal styles yet")
     job, remediation, before = _prepared(inventory, simulator)
     refused = next(i for i, line in enumerate(remediation) if line.startswith("vlan 30"))
     faults = {"reject_commands": (r"^vlan 30",)} | ({"reject_style": style} if style != "ios" else {})

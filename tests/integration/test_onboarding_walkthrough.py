@@ -136,7 +136,7 @@ def test_the_core_gains_the_new_neighbour(commune: dict[str, str], tmp_path: Pat
     assert "  neighbor 10.40.100.2 prefix-list FROM-BOIZENBURG in" in core
     assert "ip prefix-list FROM-BOIZENBURG seq 10 permit 10.43.0.0/16 le 32" in core
     if VTYSH is None:
-        pytest.skip("FRR (vtysh) is not installed")
+        pytest.fail("FRR (vtysh) is not installed: make test installs frr (and runs as root, like CI)")
     for path in (tmp_path / "_core" / "ksm-core-rt01.conf", tmp_path / COMMUNE / f"{COMMUNE}-hv-rt01.conf"):
         assert frr_check(path) is None
 

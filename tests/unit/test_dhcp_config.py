@@ -233,7 +233,7 @@ class Namespace:
 @pytest.fixture
 def namespace(request: pytest.FixtureRequest) -> Iterator[Namespace]:
     if os.geteuid() != 0:
-        pytest.skip("starting dhcpd on an interface needs root (network namespaces), as CI runs")
+        pytest.fail("starting dhcpd on an interface needs root (network namespaces): run as root, like CI")
     name = f"ksm-dhcpd-test-{os.getpid()}-{request.node.name.rsplit('[', 1)[-1].strip(']')}"[:60]
     name = re.sub(r"[^A-Za-z0-9_-]", "-", name)
     subprocess.run(["ip", "netns", "add", name], check=True)

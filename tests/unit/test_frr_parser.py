@@ -24,7 +24,11 @@ from ksm_provision.network.intended import render_all
 REPO = Path(__file__).resolve().parents[2]
 VTYSH = shutil.which("vtysh")
 
-pytestmark = pytest.mark.skipif(VTYSH is None, reason="FRR (vtysh) is not installed")
+
+@pytest.fixture(autouse=True)
+def _frr_installed() -> None:
+    if VTYSH is None:
+        pytest.fail("FRR (vtysh) is not installed: make test installs frr (and runs as root, like CI)")
 
 
 def frr_check(path: Path) -> str | None:

@@ -272,7 +272,7 @@ def test_onboarding_allocates_the_core_link_and_the_core_gains_the_neighbour(
     site = render_all(inventory.select(["hagenow"]))["hagenow-hv-rt01"]
     assert " neighbor 10.40.100.1 remote-as 65000" in site.splitlines()
     if VTYSH is None:
-        pytest.skip("FRR (vtysh) is not installed")
+        pytest.fail("FRR (vtysh) is not installed: make test installs frr (and runs as root, like CI)")
     for name, text in (("core", after), ("site", site)):
         path = tmp_path / f"{name}.conf"
         path.write_text(text, encoding="utf-8")
