@@ -132,6 +132,11 @@ COMMANDS = {
         "plan",
         "Show what apply would change: hosts (check+diff) and devices (remediation, rollback).",
     ),
+    "prove": LazyCommand(
+        "prove",
+        "prove_command",
+        "Prove reachability and isolation in the lab twin: who reaches what, from inside its networks.",
+    ),
     "report": LazyCommand(
         "report",
         "report",

@@ -38,7 +38,7 @@ from ksm_provision.workflow.records import state_dir
     type=click.Path(file_okay=False, path_type=Path),
     default=None,
     metavar="DIR",
-    help="Status records (audit log, verify, drift, plans). [default: $KSM_STATE_DIR or .ksm-state]",
+    help="Status records (audit log, verify, drift, plans, proof). [default: $KSM_STATE_DIR or .ksm-state]",
 )
 @pass_context
 def report(

@@ -19,6 +19,7 @@ from typing import TypeVar
 from ksm_provision.inventory.hosts import Device, Host, HostKind
 from ksm_provision.inventory.inventory import Inventory
 from ksm_provision.inventory.models import AuthorityFile
+from ksm_provision.prove.model import ProofResult
 from ksm_provision.report.model import (
     AddressPlanUsage,
     AddressTotals,
@@ -30,6 +31,9 @@ from ksm_provision.report.model import (
     Estate,
     OpenChanges,
     OpenChangesTotals,
+    ProofCellInfo,
+    ProofInfo,
+    ProofTotals,
     Report,
     Scope,
     SharedServiceReport,
@@ -46,13 +50,14 @@ from ksm_provision.workflow.records import (
     AuditRecord,
     DriftRecord,
     PlanRecord,
+    ProofRecord,
     VerifyRecord,
     load_status,
     utc_now,
 )
 
-S = TypeVar("S", VerifyRecord, DriftRecord, PlanRecord)
-R = TypeVar("R", AuditRecord, VerifyRecord, DriftRecord, PlanRecord)
+S = TypeVar("S", VerifyRecord, DriftRecord, PlanRecord, ProofRecord)
+R = TypeVar("R", AuditRecord, VerifyRecord, DriftRecord, PlanRecord, ProofRecord)
 NO_ROLE = "none"
 
 
@@ -67,6 +72,7 @@ class StateRecords:
     verify: Mapping[str, VerifyRecord] = field(default_factory=dict)
     drift: Mapping[str, DriftRecord] = field(default_factory=dict)
     plans: Mapping[str, PlanRecord] = field(default_factory=dict)
+    proof: Mapping[str, ProofRecord] = field(default_factory=dict)
 
 
 def with_utc_time(record: R) -> R:
@@ -106,6 +112,7 @@ def load_state(base: Path, authorities: Iterable[str]) -> StateRecords:
         verify=own_status(VerifyRecord, base, ids),
         drift=own_status(DriftRecord, base, ids),
         plans=own_status(PlanRecord, base, ids),
+        proof=own_status(ProofRecord, base, ids),
     )
 
 
@@ -337,6 +344,58 @@ def verify_info(record: VerifyRecord | None) -> VerifyInfo | None:
     )
 
 
+#: How a destination of an authority outside the report's scope is shown (no host, no address).
+OUTSIDE_SCOPE = "andere Behörde"
+
+
+def proof_info(
+    record: ProofRecord | None, aid: str, scope: frozenset[str], files: frozenset[str]
+) -> ProofInfo | None:
+    """The authority's proof: its own cells only; what lies outside *scope* without names or addresses.
+
+    *files* are the inventory files whose lines may be shown (the provider's and those in scope).
+    """
+    if record is None:
+        return None
+    cells = [c for c in record.cells if c.expectation.source.authority == aid]
+    failing = []
+    for cell in cells:
+        if cell.status not in ("mismatch", "error"):
+            continue
+        e = cell.expectation
+        target = e.destination
+        inside = target.authority in scope
+        failing.append(
+            ProofCellInfo(
+                kind=str(e.kind),
+                source=e.source.network,
+                destination=f"{target.host} {target.address}:{target.port}"
+                if inside
+                else f"{OUTSIDE_SCOPE}:{target.port}",
+                service=target.service,
+                expected=e.expected,
+                observed=cell.observed,
+                status=cell.status,
+                detail=cell.detail if inside else "",
+                defined_by=[where for where in e.defined_by if where.rpartition(":")[0] in files],
+            )
+        )
+
+    part = ProofResult.of(cells, record.target)  # counted again: only the cells kept here count
+    totals = part.totals
+    return ProofInfo(
+        time=record.time,
+        target=record.target,
+        passed=part.ok,
+        cells=totals.total,
+        ok=totals.ok,
+        mismatch=totals.mismatch,
+        errors=totals.errors,
+        not_in_twin=totals.not_in_twin,
+        failing=failing,
+    )
+
+
 # --------------------------------------------------------------------------- shared services
 
 
@@ -396,7 +455,13 @@ def authority_report(
         drift=drift_info(state.drift.get(aid), names),
         verification=verify_info(state.verify.get(aid)),
         open_changes=open_changes(state.plans.get(aid), applies, names),
+        proof=proof_info(state.proof.get(aid), aid, frozenset(inventory.authorities), shown_files(inventory)),
     )
+
+
+def shown_files(inventory: Inventory) -> frozenset[str]:
+    """The inventory files a report may quote lines of: the provider's and those of the scope."""
+    return frozenset({inventory.provider_source.file, *(s.file for s in inventory.sources.values())})
 
 
 def totals_of(inventory: Inventory, authorities: list[AuthorityReport]) -> Totals:
@@ -405,6 +470,7 @@ def totals_of(inventory: Inventory, authorities: list[AuthorityReport]) -> Total
     drifts = [a.drift for a in authorities if a.drift is not None]
     verifies = [a.verification for a in authorities if a.verification is not None]
     pending = [a.open_changes for a in authorities if a.open_changes is not None]
+    proofs = [a.proof for a in authorities if a.proof is not None]
     checks = sum(v.checks for v in verifies)
     failed_checks = sum(v.failed for v in verifies)
     return Totals(
@@ -431,6 +497,15 @@ def totals_of(inventory: Inventory, authorities: list[AuthorityReport]) -> Total
         ),
         open_changes=OpenChangesTotals(
             authorities_pending=len(pending), changes_pending=sum(p.changes_pending for p in pending)
+        ),
+        proof=ProofTotals(
+            authorities_with_data=len(proofs),
+            passed_authorities=sum(1 for p in proofs if p.passed),
+            cells=sum(p.cells for p in proofs),
+            ok=sum(p.ok for p in proofs),
+            mismatch=sum(p.mismatch for p in proofs),
+            errors=sum(p.errors for p in proofs),
+            not_in_twin=sum(p.not_in_twin for p in proofs),
         ),
     )
 

@@ -23,6 +23,7 @@ from ksm_provision.report.model import (
     AuthorityReport,
     DriftInfo,
     OpenChanges,
+    ProofInfo,
     Report,
     SharedServiceReport,
     VerifyInfo,
@@ -106,6 +107,22 @@ def open_changes_badge(info: OpenChanges | None) -> Badge:
     if info is None:
         return Badge("keine", "ok")
     return Badge(labels.plural(info.changes_pending, "Änderung", "Änderungen"), "warn")
+
+
+def proof_badge(info: ProofInfo | None) -> Badge:
+    """The verdict of the last ``ksm prove``.
+
+    >>> proof_badge(None)
+    Badge(text='keine Daten', tone='none')
+    """
+    if info is None:
+        return Badge(labels.NO_DATA, "none")
+    if info.passed:
+        return Badge("eingehalten", "ok")
+    failing = info.mismatch + info.errors
+    if failing:
+        return Badge(labels.plural(failing, "Abweichung", "Abweichungen"), "bad")
+    return Badge("nichts geprüft", "warn")
 
 
 # --------------------------------------------------------------------------- tables
@@ -232,6 +249,7 @@ def _template() -> Template:
         drift_badge=drift_badge,
         verify_badge=verify_badge,
         open_changes_badge=open_changes_badge,
+        proof_badge=proof_badge,
         site_rows=site_rows,
         site_names_of=site_names_of,
         counts_chart=counts_chart,

@@ -4,9 +4,9 @@
 within a major ``schema_version``; renaming or removing a key raises the major version.
 Missing status records ("keine Daten") are ``null``, never invented zeros.
 
-Top level (``schema_version`` ``"1.0"``)::
+Top level (``schema_version`` ``"1.1"``; 1.1 added ``proof``)::
 
-    schema_version   "1.0"
+    schema_version   "1.1"
     generated_at     ISO 8601 time (UTC) the report was built
     provider         name of the service provider
     scope            {authorities: [ids in the report], filtered: true when --authority was given}
@@ -25,8 +25,11 @@ Counting rules:
 - Address plan: a block's ``allocation`` is the sum of its subnets' sizes / the block size; a
   subnet's ``usage`` is (hosts + device management addresses + printers in it) / usable addresses.
 - Ratios are fractions between 0 and 1, rounded to 4 decimals.
-- Status records (audit log, verification, drift, plan) are read per authority; host and device
+- Status records (audit log, verification, drift, plan, proof) are read per authority; host and device
   names in them are kept only when they belong to that authority in the inventory.
+- Proof ("Nachweis", ``ksm prove``): an authority shows only cells whose source is its own network;
+  a destination of an authority outside the scope is shown without host, address or detail, and
+  ``defined_by`` keeps only lines of files in the scope (and of the provider file).
 """
 
 from __future__ import annotations
@@ -36,7 +39,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"
 
 ApplyOutcome = Literal[
     "success", "failed", "failed_untouched", "failed_state_unknown", "rolled_back", "refused"
@@ -163,6 +166,34 @@ class OpenChanges(ReportModel):
     devices: list[str]
 
 
+class ProofCellInfo(ReportModel):
+    """A cell of the proof that did not hold (mismatch, or a probe that could not run)."""
+
+    kind: str = Field(description="why the cell exists, e.g. own-fileserver, foreign-management")
+    source: str = Field(description="the authority's network the probe started from")
+    destination: str = Field(description="host address:port; only the port outside the scope")
+    service: str
+    expected: Literal["reach", "blocked"]
+    observed: Literal["reached", "blocked", "error"] | None
+    status: Literal["ok", "mismatch", "error", "not-in-twin"]
+    detail: str = Field(description="what the probe saw; empty for destinations outside the scope")
+    defined_by: list[str] = Field(description="FILE:LINE of the promise, files in scope only")
+
+
+class ProofInfo(ReportModel):
+    """The last reachability/isolation proof of the authority's networks in the lab twin."""
+
+    time: datetime
+    target: str
+    passed: bool
+    cells: int
+    ok: int
+    mismatch: int
+    errors: int
+    not_in_twin: int
+    failing: list[ProofCellInfo] = Field(description="the cells that did not hold")
+
+
 # --------------------------------------------------------------------------- per authority
 
 
@@ -178,6 +209,7 @@ class AuthorityReport(ReportModel):
     drift: DriftInfo | None
     verification: VerifyInfo | None
     open_changes: OpenChanges | None = Field(description="null when no plan is pending")
+    proof: ProofInfo | None = Field(default=None, description="last `ksm prove`; null = keine Daten")
 
 
 # --------------------------------------------------------------------------- totals
@@ -209,6 +241,16 @@ class OpenChangesTotals(ReportModel):
     changes_pending: int
 
 
+class ProofTotals(ReportModel):
+    authorities_with_data: int
+    passed_authorities: int
+    cells: int
+    ok: int
+    mismatch: int
+    errors: int
+    not_in_twin: int
+
+
 class Totals(ReportModel):
     authorities: int
     estate: Estate
@@ -217,6 +259,7 @@ class Totals(ReportModel):
     drift: DriftTotals
     verification: VerifyTotals
     open_changes: OpenChangesTotals
+    proof: ProofTotals
 
 
 # --------------------------------------------------------------------------- shared services

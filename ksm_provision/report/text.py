@@ -119,10 +119,63 @@ def status_table(report: Report) -> Table:
     return table
 
 
+def _proof_verdict(failing: int, passed: bool) -> Text:
+    if passed:
+        return Text("eingehalten", style=_STYLES["ok"])
+    if failing:
+        return Text(f"{failing} Abweichung{'en' if failing != 1 else ''}", style=_STYLES["bad"])
+    return Text("nichts geprüft", style=_STYLES["warn"])
+
+
+def _proof_cells(authority: AuthorityReport) -> tuple[Text, Text, Text]:
+    info = authority.proof
+    if info is None:
+        return Text(labels.NO_DATA, style=_STYLES["none"]), Text(""), Text("")
+    counts = f"{info.ok} von {info.cells - info.not_in_twin} ok, {info.not_in_twin} nicht im Labor"
+    return (
+        Text(f"{info.time:%d.%m.%Y %H:%M}"),
+        _proof_verdict(info.mismatch + info.errors, info.passed),
+        Text(counts),
+    )
+
+
+def proof_table(report: Report) -> Table:
+    """Nachweis per authority (``ksm prove``): when, the verdict and the counts."""
+    table = Table(
+        title="Nachweis: Erreichbarkeit und Trennung (Labor)",
+        title_justify="left",
+        header_style="bold",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+    )
+    for heading in ("Behörde", "Stand", "Ergebnis", "Zellen"):
+        table.add_column(heading)
+    for authority in report.authorities:
+        table.add_row(text(authority.id), *_proof_cells(authority))
+    return table
+
+
+def proof_failures(report: Report) -> list[Text]:
+    """One line per cell that did not hold, with the inventory lines that make the promise."""
+    lines = []
+    for authority in report.authorities:
+        for cell in authority.proof.failing if authority.proof else []:
+            where = ", ".join(cell.defined_by)
+            line = (
+                f"{authority.id}: {cell.source} → {cell.destination} ({cell.service}): erwartet "
+                f"{cell.expected}, beobachtet {cell.observed or '-'}"
+                + (f" – definiert in {where}" if where else "")
+            )
+            lines.append(text(line, _STYLES["bad"]))
+    return lines
+
+
 def summary(report: Report) -> Group:
     """Estate and status per authority with totals, and a line on the shared services."""
     services = [
         f"{s.name} (betrieben von {s.hosted_by})" if s.hosted_by else s.name for s in report.shared_services
     ]
     footer = text(f"Gemeinsame Fachverfahren: {', '.join(services) or 'keine'}", style="dim")
-    return Group(estate_table(report), status_table(report), footer)
+    return Group(
+        estate_table(report), status_table(report), proof_table(report), *proof_failures(report), footer
+    )

@@ -6,6 +6,7 @@ Everything lives under ``$KSM_STATE_DIR`` (default ``./.ksm-state``):
 - ``verify/<authority>.json``: the last :class:`VerifyRecord`
 - ``drift/<authority>.json``: the last :class:`DriftRecord`
 - ``plans/<authority>.json``: the last :class:`PlanRecord` (changes pending until applied)
+- ``proof/<authority>.json``: the last :class:`ProofRecord` (``ksm prove``: cells sourced there only)
 - ``locks/<authority>.lock``: apply locks (see ``locks.py``)
 
 Records hold names and counts, never secret values.
@@ -22,6 +23,7 @@ from typing import TypeVar
 from pydantic import Field, ValidationError
 
 from ksm_provision.fileio import write_atomic
+from ksm_provision.prove.model import Cell, Totals
 from ksm_provision.results import ResultModel
 
 
@@ -101,12 +103,30 @@ class PlanRecord(Record):
     devices: list[str] = Field(default_factory=list)
 
 
+class ProofRecord(Record):
+    """The last reachability proof of one authority: only cells whose source is that authority."""
+
+    time: datetime
+    authority: str
+    target: str
+    passed: bool
+    totals: Totals
+    cells: list[Cell] = Field(default_factory=list)
+
+
 R = TypeVar("R", bound=Record)
 
-_KIND_DIRS: dict[type[Record], str] = {VerifyRecord: "verify", DriftRecord: "drift", PlanRecord: "plans"}
+_KIND_DIRS: dict[type[Record], str] = {
+    VerifyRecord: "verify",
+    DriftRecord: "drift",
+    PlanRecord: "plans",
+    ProofRecord: "proof",
+}
 
 
-def save_status(record: VerifyRecord | DriftRecord | PlanRecord, base: Path | None = None) -> Path:
+def save_status(
+    record: VerifyRecord | DriftRecord | PlanRecord | ProofRecord, base: Path | None = None
+) -> Path:
     path = (base or state_dir()) / _KIND_DIRS[type(record)] / f"{record.authority}.json"
     write_atomic(path, record.model_dump_json(indent=2) + "\n", mode=0o600)
     return path

@@ -16,6 +16,9 @@ from click.testing import CliRunner
 from ksm_provision.cli import ksm
 from ksm_provision.errors import UsageError
 from ksm_provision.inventory.inventory import Inventory, load_inventory
+from ksm_provision.prove.matrix import derive_expectations
+from ksm_provision.prove.model import Observation, ProofResult
+from ksm_provision.prove.run import judge
 from ksm_provision.report import collect, html, labels, svg
 from ksm_provision.report.collect import build_report, collect_report, load_state
 from ksm_provision.report.html import render_html
@@ -25,6 +28,7 @@ from ksm_provision.workflow.records import (
     AuditRecord,
     DriftRecord,
     PlanRecord,
+    ProofRecord,
     VerifyRecord,
     save_status,
 )
@@ -32,6 +36,26 @@ from ksm_provision.workflow.records import (
 REPO = Path(__file__).resolve().parents[2]
 INVENTORY = REPO / "inventories"
 NOW = datetime(2025, 3, 10, 18, 0, tzinfo=UTC)
+
+
+def proof_record(inventory: Inventory, authority: str, wrong: set[str], hour: int) -> ProofRecord:
+    """A proof of *authority* where every cell holds except the ids in *wrong* (observed the opposite)."""
+    cells = []
+    for e in derive_expectations(inventory, {authority}):
+        fine = "reached" if e.expected == "reach" else "blocked"
+        opposite = "blocked" if fine == "reached" else "reached"
+        observed = Observation(result=opposite if e.id in wrong else fine, detail="connected")
+        cells.append(judge(e, observed))
+    part = ProofResult.of(cells)
+    return ProofRecord(
+        time=at(hour), authority=authority, target="lab", passed=part.ok, totals=part.totals, cells=part.cells
+    )
+
+
+#: Mismatches of the sample proofs: each crosses into the other authority (tenant safety) or stays home.
+SN_CROSSING = "schwerin/rh-clients->lup-pch-fs01:445/tcp"
+SN_HOME = "schwerin/sh-clients->sn-sh-fs01:445/tcp"
+LUP_CROSSING = "lup/pch-clients->sn-rh-rt01:22/tcp"
 
 
 def at(hour: int) -> datetime:
@@ -138,6 +162,9 @@ def state(tmp_path: Path) -> Path:
         ),
         base,
     )
+    inventory = load_inventory(INVENTORY)
+    save_status(proof_record(inventory, "schwerin", {SN_CROSSING, SN_HOME}, 14), base)
+    save_status(proof_record(inventory, "lup", {LUP_CROSSING}, 14), base)
     return base
 
 
@@ -324,6 +351,7 @@ GOLDEN_STRUCTURE: dict[str, list[str]] = {
     "totals.drift": words("authorities_with_data drifted_authorities drifted_hosts drifted_devices"),
     "totals.verification": words("authorities_with_data checks failed pass_rate"),
     "totals.open_changes": words("authorities_pending changes_pending"),
+    "totals.proof": words("authorities_with_data passed_authorities cells ok mismatch errors not_in_twin"),
     "authorities[]": words("id name ags applies"),
     "authorities[].sites[]": words("id name shared_site"),
     **{f"authorities[].estate.{kind}": TALLY for kind in ("clients", "servers", "devices")},
@@ -337,6 +365,10 @@ GOLDEN_STRUCTURE: dict[str, list[str]] = {
     "authorities[].drift": words("time target drifted hosts[] devices[]"),
     "authorities[].verification": words("time target passed checks failed pass_rate"),
     "authorities[].open_changes": words("time target plan_hash changes_pending hosts[] devices[]"),
+    "authorities[].proof": words("time target passed cells ok mismatch errors not_in_twin"),
+    "authorities[].proof.failing[]": words(
+        "kind source destination service expected observed status detail defined_by[]"
+    ),
     "shared_services[]": words("id name port hosted_by host consumers[]"),
 }
 GOLDEN_KEYS = [
@@ -361,7 +393,7 @@ def key_paths(value: Any, prefix: str = "") -> set[str]:
 
 def test_json_structure_is_stable(report: Report) -> None:
     data = json.loads(report.model_dump_json())
-    assert data["schema_version"] == "1.0"
+    assert data["schema_version"] == "1.1"
     paths = key_paths(data)
     paths = {p for p in paths if not any(q.startswith(p + ".") for q in paths)}  # a null object in one item
     assert sorted(paths) == sorted(GOLDEN_KEYS), "a key changed: raise schema_version and update"
@@ -559,3 +591,56 @@ def test_naive_and_aware_times_compare(inventory: Inventory, state: Path) -> Non
         log.write("\n" + naive + '"target": "lab", "result": "success"}\n')
     lup = by_id(collect_report(inventory, state), "lup")
     assert lup.last_apply is not None and lup.last_apply.id == "lup-3"
+
+
+# --------------------------------------------------------------------------- Nachweis (ksm prove)
+
+
+def test_proof_counts_and_failing_cells(report: Report) -> None:
+    schwerin = by_id(report, "schwerin").proof
+    assert schwerin is not None and not schwerin.passed
+    assert (schwerin.mismatch, schwerin.errors, schwerin.ok + schwerin.mismatch) == (2, 0, schwerin.cells)
+    crossing = next(c for c in schwerin.failing if c.kind == "foreign-fileserver")
+    # both authorities are in scope: the destination is shown in full
+    assert crossing.destination == "lup-pch-fs01 10.41.8.10:445"
+    assert crossing.defined_by == ["inventories/schwerin.yml:46", "inventories/lup.yml:118"]
+    assert (crossing.expected, crossing.observed, crossing.status) == ("blocked", "reached", "mismatch")
+    assert report.totals.proof.authorities_with_data == 2
+    assert report.totals.proof.mismatch == 3
+
+
+def test_scoped_proof_hides_what_lies_outside_the_scope(inventory: Inventory, state: Path) -> None:
+    proof = by_id(collect_report(inventory.select(["schwerin"]), state), "schwerin").proof
+    assert proof is not None
+    crossing = next(c for c in proof.failing if c.kind == "foreign-fileserver")
+    assert crossing.destination == "andere Behörde:445"
+    assert (crossing.detail, crossing.defined_by) == ("", ["inventories/schwerin.yml:46"])
+    home = next(c for c in proof.failing if c.kind == "own-fileserver")
+    assert home.destination == "sn-sh-fs01 10.42.24.10:445" and home.detail == "connected"
+
+
+def test_proof_cells_of_another_source_are_dropped(inventory: Inventory, state: Path) -> None:
+    lup_cells = proof_record(inventory, "lup", {LUP_CROSSING}, 15).cells
+    record = proof_record(inventory, "schwerin", set(), 15)
+    tampered = record.model_copy(update={"cells": [*record.cells, *lup_cells]})
+    save_status(tampered, state)
+    proof = by_id(collect_report(inventory, state), "schwerin").proof
+    assert proof is not None and proof.passed and proof.cells == len(record.cells)
+
+
+def test_proof_without_record_is_no_data(inventory: Inventory, tmp_path: Path) -> None:
+    report = collect_report(inventory, tmp_path / "absent", generated_at=NOW)
+    assert by_id(report, "lup").proof is None
+    assert report.totals.proof.authorities_with_data == 0
+    page = render_html(report)
+    assert 'id="nachweis-lup"' in page and "noch kein <code>ksm prove</code>" in page
+
+
+def test_proof_in_html_and_text(report: Report, state: Path) -> None:
+    page = render_html(report)
+    assert "Nachweis: Erreichbarkeit und Trennung" in page
+    assert "2 Abweichungen" in page and "lup-pch-fs01 10.41.8.10:445" in page
+    result = CliRunner().invoke(ksm, ["--inventory", str(INVENTORY), "report", "--state-dir", str(state)])
+    assert result.exit_code == 0, result.output
+    assert "Nachweis" in result.stdout and "2 Abweichungen" in result.stdout
+    assert "sh-clients → sn-sh-fs01 10.42.24.10:445" in result.stdout
