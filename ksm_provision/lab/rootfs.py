@@ -25,9 +25,12 @@ from ksm_provision.lab import system
 SUITE = "bookworm"
 DEFAULT_CACHE = Path("/var/cache/ksm-provision")
 #: Bump when the post-debootstrap steps change, so cached trees are rebuilt.
-RECIPE_VERSION = 2
+RECIPE_VERSION = 4
 #: What the Ansible roles install with ``state=present``: baked in so applies stay offline and fast.
 PACKAGES: tuple[str, ...] = (
+    "systemd",
+    "systemd-sysv",
+    "dbus",
     "python3",
     "openssh-server",
     "sudo",
@@ -178,16 +181,58 @@ def _build_lock(parent: Path) -> Iterator[None]:
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
+#: Services the preinstalled packages enable but a host runs only when a role enables it (Debian
+#: enables a package's service on installation; a real server gets the package only with its role).
+ROLE_SERVICES: tuple[str, ...] = (
+    "smbd",
+    "nmbd",
+    "samba-ad-dc",
+    "isc-dhcp-server",
+    "isc-dhcp-relay",
+    "nftables",
+)
+#: Units that do nothing useful in a lab container: e2scrub (no LVM), apt's daily download and
+#: upgrade (the lab is offline; a run at a random time would also hold the dpkg lock during an apply).
+IDLE_UNITS: tuple[str, ...] = (
+    "e2scrub_reap.service",
+    "e2scrub_all.timer",
+    "apt-daily.timer",
+    "apt-daily-upgrade.timer",
+)
+#: Masked: a getty on nspawn's non-interactive console (lab hosts are reached by SSH only).
+MASKED_UNITS: tuple[str, ...] = ("console-getty.service",)
+#: A container may not set the clock (no CAP_SYS_TIME, which would be the machine's clock), so
+#: chrony.service would be skipped: in the lab chronyd runs with -x (it syncs but never steps).
+CHRONY_LAB_DROPIN = """\
+# ksm-provision lab only: a container has no CAP_SYS_TIME; chronyd runs without setting the clock.
+[Unit]
+ConditionCapability=
+
+[Service]
+ExecStart=
+ExecStart=!/usr/sbin/chronyd $DAEMON_OPTS -x
+"""
+
+
 def _post_install(tree: Path) -> None:
-    """Steps after debootstrap: locales, no shared SSH host keys, no package cache."""
+    """Steps after debootstrap: locales, no shared SSH host keys, the services a lab host boots
+    with (see :data:`ROLE_SERVICES`, :data:`IDLE_UNITS`, :data:`MASKED_UNITS`), no package cache."""
     locale_gen = tree / "etc/locale.gen"
     if (tree / "usr/sbin/locale-gen").exists():
         locale_gen.write_text("".join(f"{entry}\n" for entry in LOCALES))
         system.run(["chroot", str(tree), "/usr/sbin/locale-gen"], timeout=300)
         (tree / "etc/default/locale").write_text("LANG=de_DE.UTF-8\n")
-    # Each lab host makes its own host key at first start; a key baked into the image would be shared.
+    # Each lab host gets its own host key from the host builder; a key baked in would be shared.
     for key in (tree / "etc/ssh").glob("ssh_host_*"):
         key.unlink()
+    # offline in the chroot: LSB services (isc-dhcp-*) through systemd-sysv-install (update-rc.d)
+    system.run(["chroot", str(tree), "systemctl", "disable", *ROLE_SERVICES, *IDLE_UNITS], timeout=120)
+    system.run(["chroot", str(tree), "systemctl", "mask", *MASKED_UNITS], timeout=120)
+    dropin = tree / "etc/systemd/system/chrony.service.d/ksm-lab-container.conf"
+    dropin.parent.mkdir(parents=True, exist_ok=True)
+    dropin.write_text(CHRONY_LAB_DROPIN)
+    # the machine's host name leaks in through debootstrap: systemd-nspawn -M names the host
+    (tree / "etc/hostname").unlink(missing_ok=True)
     for deb in (tree / "var/cache/apt/archives").glob("*.deb"):
         deb.unlink()
     for lists in (tree / "var/lib/apt/lists").glob("*_Packages"):

@@ -2,6 +2,10 @@
 
 One :class:`Check` per fact; the testinfra module (``testinfra_checks.py``) knows how to test each
 ``kind``. Keeping expectations as plain data makes them easy to read in JUnit and JSON output.
+
+Besides files, every service a role configures is checked as systemd sees it (running, enabled at
+boot, its daemon process alive: Debian's LSB units stay "active" after their daemon died) and by
+the sockets it listens on.
 """
 
 from __future__ import annotations
@@ -39,6 +43,48 @@ class HostSpec(BaseModel):
     checks: list[Check]
 
 
+#: Daemon processes of the units the roles configure (``comm`` as ``ps`` shows it); None: a oneshot.
+PROCESSES: dict[str, str | None] = {
+    "ssh": "sshd",
+    "chrony": "chronyd",
+    "rsyslog": "rsyslogd",
+    "smbd": "smbd",
+    "nmbd": "nmbd",
+    "isc-dhcp-server": "dhcpd",
+    "isc-dhcp-relay": "dhcrelay",
+    "nftables": None,
+}
+
+
+def service_check(unit: str, wanted: bool = True) -> Check:
+    """*unit* running and enabled (with its daemon process), or stopped and disabled.
+
+    >>> service_check("isc-dhcp-server").name
+    'service isc-dhcp-server running and enabled'
+    >>> service_check("nmbd", wanted=False).params
+    {'unit': 'nmbd', 'wanted': False, 'process': 'nmbd'}
+    """
+    state = "running and enabled" if wanted else "stopped and disabled"
+    return Check(
+        kind="service",
+        name=f"service {unit} {state}",
+        params={"unit": unit, "wanted": wanted, "process": PROCESSES.get(unit)},
+    )
+
+
+def listening_check(what: str, protocol: str, port: int) -> Check:
+    """Something listens on *protocol*/*port* (any address).
+
+    >>> listening_check("dhcpd", "udp", 67).name
+    'dhcpd listens on udp/67'
+    """
+    return Check(
+        kind="listening",
+        name=f"{what} listens on {protocol}/{port}",
+        params={"protocol": protocol, "port": port},
+    )
+
+
 def checks_for(variables: dict[str, Any]) -> list[Check]:
     checks = [
         Check(kind="hostname", name="hostname", params={"hostname": variables["base_hostname"]}),
@@ -50,6 +96,15 @@ def checks_for(variables: dict[str, Any]) -> list[Check]:
             params={"servers": variables["base_dns_servers"], "search": variables["base_dns_search"]},
         ),
         Check(kind="sshd", name="sshd hardening", params={}),
+        service_check("ssh"),
+        listening_check("sshd", "tcp", 22),
+        service_check("chrony"),
+        Check(
+            kind="ntp_sources",
+            name="chrony uses the ntp servers",
+            params={"servers": variables["base_ntp_servers"]},
+        ),
+        service_check("rsyslog"),
     ]
     for account in variables["base_admin_accounts"]:
         checks.append(Check(kind="admin", name=f"admin {account['name']}", params=account))
@@ -59,10 +114,15 @@ def checks_for(variables: dict[str, Any]) -> list[Check]:
         )
     for package in variables.get("workplace_packages", []):
         checks.append(Check(kind="package", name=f"package {package}", params={"name": package}))
-    for share in variables.get("fileserver_shares", []):
-        checks.append(Check(kind="share", name=f"share {share['name']}", params=share))
-    if variables.get("dhcp_subnets"):
+    roles = variables.get("ksm_roles", [])
+    if "fileserver" in roles:
+        checks += _fileserver_checks(variables)
+    if "dhcp" in roles:
         checks.append(_dhcp_check(variables))
+        running = bool(variables.get("dhcp_service_enabled", True))
+        checks.append(service_check("isc-dhcp-server", running))
+        if running:
+            checks.append(listening_check("dhcpd", "udp", 67))
     for service in variables.get("fachverfahren_hosted", []):
         checks.append(
             Check(
@@ -71,8 +131,20 @@ def checks_for(variables: dict[str, Any]) -> list[Check]:
                 params={"id": service["id"], "port": service["port"]},
             )
         )
+        checks.append(listening_check(f"fachverfahren {service['id']}", "tcp", int(service["port"])))
     for service in variables.get("fachverfahren_consumed", []):
         checks.append(Check(kind="fv_client", name=f"fachverfahren {service['id']} client", params=service))
+    return checks
+
+
+def _fileserver_checks(variables: dict[str, Any]) -> list[Check]:
+    """The shares, smbd serving them on TCP 445, nmbd only with NetBIOS (role default: off)."""
+    checks = [
+        Check(kind="share", name=f"share {share['name']}", params=share)
+        for share in variables.get("fileserver_shares", [])
+    ]
+    netbios = bool(variables.get("fileserver_netbios", False))
+    checks += [service_check("smbd"), listening_check("smbd", "tcp", 445), service_check("nmbd", netbios)]
     return checks
 
 

@@ -5,7 +5,8 @@ Two halves, like :mod:`.expectations` and :mod:`.testinfra_checks`: :func:`gatew
 host. The loaded ``table inet ksm`` is compared, chain by chain (policy and number of rules), with
 the table the intended ``/etc/nftables.conf`` text defines, so a rule added, removed or a policy
 changed by hand shows; the relay's defaults file must carry exactly the intended servers and
-interfaces.
+interfaces. The ``nftables`` service must be enabled (it loads the table at boot) and active, and
+``isc-dhcp-relay`` running with its ``dhcrelay`` when there is a server to relay to (else stopped).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import shlex
 from dataclasses import dataclass, field
 from typing import Any
 
-from ksm_provision.verify.expectations import Check
+from ksm_provision.verify.expectations import Check, listening_check, service_check
 
 TABLE = ("inet", "ksm")
 RELAY_DEFAULTS = "/etc/default/isc-dhcp-relay"
@@ -136,7 +137,9 @@ def gateway_checks(variables: dict[str, Any]) -> list[Check]:
     """The checks of a router's Linux side; none for a host without the ``gateway`` role's variables."""
     if "gateway_nftables" not in variables:
         return []
+    relay = bool(variables.get("gateway_relay_enabled", bool(variables["gateway_relay_servers"])))
     return [
+        service_check("nftables"),
         Check(
             kind="nft_table",
             name="nftables table inet ksm",
@@ -151,6 +154,8 @@ def gateway_checks(variables: dict[str, Any]) -> list[Check]:
                 )
             },
         ),
+        service_check("isc-dhcp-relay", relay),
+        *([listening_check("dhcrelay", "udp", 67)] if relay else []),
     ]
 
 

@@ -90,7 +90,8 @@ def run_spec(spec_json: str, redact: Redactor, junit: Path | None = None) -> Ver
             "-o",
             "junit_family=xunit2",
         ]
-        env = {**os.environ, "KSM_VERIFY_SPEC": str(spec_file)}
+        # one SSH connection per host, shared by all its checks (sockets live in the run's temp dir)
+        env = {**os.environ, "KSM_VERIFY_SPEC": str(spec_file), "KSM_VERIFY_CONTROL_DIR": tmp}
         done = subprocess.run(command, env=env, capture_output=True, text=True, check=False, cwd=tmp)
         if junit is not None and report.exists():
             junit.write_text(redact(report.read_text(encoding="utf-8")), encoding="utf-8")

@@ -6,9 +6,11 @@ project's own test suite (it only runs with a spec).
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import re
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -34,8 +36,15 @@ def _connect(spec: dict[str, Any]) -> Any:
     key = spec["host"]
     if key not in _HOSTS:
         known_hosts = Path(spec["known_hosts"]) if spec["known_hosts"] else None
-        ssh_options = host_key_args(known_hosts, spec["check_host_key"]) + " -o LogLevel=ERROR"
-        kwargs: dict[str, Any] = {"ssh_extra_args": ssh_options, "controlpersist": 60, "sudo": spec["become"]}
+        # testinfra sets ControlMaster but no ControlPath, which multiplexes nothing: every check
+        # would log in anew (a PAM session each on a systemd host). %C keeps the socket path short.
+        control_dir = os.environ.get("KSM_VERIFY_CONTROL_DIR") or tempfile.gettempdir()
+        ssh_options = (
+            host_key_args(known_hosts, spec["check_host_key"])
+            + " -o LogLevel=ERROR -o ControlMaster=auto -o ControlPersist=60s"
+            + f" -o ControlPath={control_dir}/%C"
+        )
+        kwargs: dict[str, Any] = {"ssh_extra_args": ssh_options, "sudo": spec["become"]}
         if spec["key_file"]:
             kwargs["ssh_identity_file"] = spec["key_file"]
         _HOSTS[key] = testinfra.get_host(f"ssh://{spec['user']}@{spec['address']}:{spec['port']}", **kwargs)
@@ -91,6 +100,49 @@ def check_sshd(host: Any, _: dict[str, Any]) -> None:
     assert "passwordauthentication no" in effective
     assert "permitrootlogin yes" not in effective
     assert "x11forwarding no" in effective
+
+
+def check_service(host: Any, p: dict[str, Any]) -> None:
+    unit, process = p["unit"], p["process"]
+    service = host.service(unit)
+    if not p["wanted"]:
+        assert not service.is_running, f"{unit} runs, but the role stops it"
+        assert not service.is_enabled, f"{unit} starts at boot, but the role disables it"
+        return
+    assert service.is_running, f"{unit} is not running: {_status(host, unit)}"
+    assert service.is_enabled, f"{unit} does not start at boot (systemctl is-enabled: not enabled)"
+    if process:  # an LSB unit stays active after its daemon died
+        assert host.process.filter(comm=process), f"{unit} is active but no {process} process runs"
+
+
+def _status(host: Any, unit: str) -> str:
+    state = host.run("systemctl show --property=ActiveState,SubState,Result --value %s", unit).stdout.split()
+    return "/".join(state) or "unknown unit"
+
+
+def check_listening(host: Any, p: dict[str, Any]) -> None:
+    # testinfra's socket("udp://67").is_listening wants IPv4 and IPv6; dhcpd listens on IPv4 only
+    wanted = f"{p['protocol']}://"
+    listening = [s for s in host.socket.get_listening_sockets() if s.startswith(wanted)]
+    ports = {s.rsplit(":", 1)[1] for s in listening}
+    assert str(p["port"]) in ports, f"nothing listens on {p['protocol']}/{p['port']}"
+
+
+def check_ntp_sources(host: Any, p: dict[str, Any]) -> None:
+    """The running chronyd has the configured servers as sources: it read the current chrony.conf."""
+    sources = host.run("chronyc -n -c sources")
+    assert sources.rc == 0, f"chronyc gets no answer from chronyd: {sources.stderr.strip()[:200]}"
+    addresses = {line.split(",")[2] for line in sources.stdout.splitlines() if line.count(",") >= 2}
+    missing = [server for server in p["servers"] if _is_address(server) and server not in addresses]
+    assert not missing, f"chronyd does not use {', '.join(missing)} (sources: {sorted(addresses)})"
+
+
+def _is_address(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False  # a name: chronyc -n shows the address it resolved to
+    return True
 
 
 def check_admin(host: Any, p: dict[str, Any]) -> None:
@@ -161,6 +213,9 @@ CHECKS = {
     "ntp": check_ntp,
     "dns": check_dns,
     "sshd": check_sshd,
+    "service": check_service,
+    "listening": check_listening,
+    "ntp_sources": check_ntp_sources,
     "admin": check_admin,
     "syslog": check_syslog,
     "package": check_package,

@@ -49,7 +49,8 @@ def test_every_frr_router_has_a_gateway_host_in_its_network_namespace(lab_twin: 
     assert router.spec.kind == "router" and node.spec.address != router.spec.address
     links = ssh(lab_twin.lab, node.spec.name, "ip -o link show")
     # the router's interfaces (dummy links in its namespace), not this machine's
-    assert all(f" {name}:" in links for name in router.spec.interfaces), links
+    # stand-alone links show as "name:", cabled veths as "name@ifN:"
+    assert all(f" {name}:" in links or f" {name}@" in links for name in router.spec.interfaces), links
     assert ssh(lab_twin.lab, node.spec.name, "hostname").strip() == "lup-pch-rt01"
 
 
@@ -76,6 +77,9 @@ def test_verify_passes_and_checks_the_filter_and_the_relay(
     for gateway in GATEWAYS:
         assert (gateway, "nftables table inet ksm") in checks
         assert (gateway, "dhcp relay settings") in checks
+        assert (gateway, "service nftables running and enabled") in checks
+        assert (gateway, "service isc-dhcp-relay running and enabled") in checks
+        assert (gateway, "dhcrelay listens on udp/67") in checks
 
 
 def test_a_hand_added_rule_fails_verify_and_apply_repairs_it(
@@ -87,7 +91,7 @@ def test_a_hand_added_rule_fails_verify_and_apply_repairs_it(
     assert not failed["passed"]
     assert [c["check"] for c in failed["checks"] if not c["passed"]] == ["nftables table inet ksm"]
     # the file did not change, so reload it by hand as an engineer would; then verify passes again
-    ssh(lab_twin.lab, "lup-pch-rt01-gw", "nft -f /etc/nftables.conf")
+    ssh(lab_twin.lab, "lup-pch-rt01-gw", "systemctl reload nftables")
     repaired = ksm_json(lab_twin.env, *args, check_codes=(0, 1))
     assert repaired["passed"], [c for c in repaired["checks"] if not c["passed"]]
 
@@ -112,3 +116,25 @@ def test_the_ruleset_is_in_the_routers_namespace_never_in_this_machines(
         check=True,
     ).stdout
     assert "chain forward" in inside
+
+
+def test_the_nftables_service_owns_only_the_ksm_table(
+    lab_twin: LabTwin, gateways_applied: dict[str, Any]
+) -> None:
+    """Restarting the service (as a reboot does) restores the ksm table and leaves other tables alone."""
+    nodes = _gateway_nodes(lab_twin)
+    netns = lab_twin.lab.config.netns(nodes["lup-pch-rt01"].spec.router)  # type: ignore[attr-defined]
+    subprocess.run(["ip", "netns", "exec", netns, "nft", "add", "table", "ip", "ksm_test_other"], check=True)
+    try:
+        ssh(lab_twin.lab, "lup-pch-rt01-gw", "systemctl restart nftables")
+        tables = subprocess.run(
+            ["ip", "netns", "exec", netns, "nft", "list", "tables"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.splitlines()
+        assert {"table inet ksm", "table ip ksm_test_other"} <= set(tables), tables
+    finally:
+        subprocess.run(
+            ["ip", "netns", "exec", netns, "nft", "delete", "table", "ip", "ksm_test_other"], check=False
+        )

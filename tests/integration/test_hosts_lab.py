@@ -78,7 +78,27 @@ def test_verify_passes_after_apply(
     )
     assert result["passed"], [c for c in result["checks"] if not c["passed"]]
     kinds = {c["check"].split()[0] for c in result["checks"]}
-    assert {"hostname", "ntp", "dns", "admin", "share", "dhcp", "fachverfahren", "package"} <= kinds
+    assert {
+        "hostname",
+        "ntp",
+        "dns",
+        "admin",
+        "share",
+        "dhcp",
+        "fachverfahren",
+        "package",
+        "service",
+    } <= kinds
+    checks = {(c["host"], c["check"]) for c in result["checks"]}
+    assert {  # the services the roles run, as systemd and the sockets show them
+        ("sn-sh-fs01", "service smbd running and enabled"),
+        ("sn-sh-fs01", "smbd listens on tcp/445"),
+        ("sn-rh-dhcp01", "service isc-dhcp-server running and enabled"),
+        ("sn-rh-dhcp01", "dhcpd listens on udp/67"),
+        ("sn-ils-app01", "fachverfahren els listens on tcp/9443"),
+        ("sn-rh-log01", "service chrony running and enabled"),
+        ("sn-rh-log01", "sshd listens on tcp/22"),
+    } <= checks
     assert "<testcase" in junit.read_text()
 
 
