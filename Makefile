@@ -5,7 +5,7 @@ SHELL := /bin/bash
 PYTHON      ?= python3
 VENV        := .venv
 BIN         := $(VENV)/bin
-DEB_PACKAGES := debootstrap openssh-server openssh-client frr nftables isc-dhcp-server isc-dhcp-relay iproute2 sudo util-linux passwd git chromium chromium-driver fonts-dejavu-core
+DEB_PACKAGES := debootstrap systemd-container openssh-server openssh-client frr nftables isc-dhcp-server isc-dhcp-relay isc-dhcp-client smbclient iproute2 sudo util-linux passwd git chromium chromium-driver fonts-dejavu-core
 export KSM_LAB_ONLY := 1
 # The sample vaults' lab-only passwords; real keys come from the engineer or CI variables.
 export KSM_VAULT_PASSWORDS_DIR ?= $(CURDIR)/inventories/vault/sample-passwords

@@ -17,6 +17,7 @@ BENCHMARKS = {
     "network": ["benchmarks.bench_network"],
     "hosts": ["benchmarks.bench_hosts"],
     "lab": ["benchmarks.bench_lab"],
+    "twin": ["benchmarks.bench_twin"],
 }
 
 

@@ -1,4 +1,5 @@
-"""How long ``ksm lab up`` takes for the two sample authorities: cold cache and warm cache.
+"""How long ``ksm lab up`` takes for the two sample authorities (systemd hosts, routers, switches and
+the data plane that cables them): cold cache and warm cache.
 
 Cold: the Debian base image is built with debootstrap into an empty temporary cache
 (``KSM_LAB_CACHE``), then the lab comes up. Warm: the same lab torn down and brought up again on
@@ -15,6 +16,7 @@ from pathlib import Path
 
 from ksm_provision.inventory.inventory import load_inventory
 from ksm_provision.lab.planner import plan_lab
+from ksm_provision.lab.topology import derive
 from tests.testlab import throwaway_lab
 
 REPO = Path(__file__).resolve().parents[1]
@@ -31,7 +33,7 @@ def lab_up_seconds(cache: Path | None) -> tuple[float, int]:
             inventory, hosts_per_authority=8, instance=lab.config.instance, port=lab.config.ssh_port
         )
         started = time.perf_counter()
-        status = lab.up(plan.specs)
+        status = lab.up(plan.specs, topology=derive(inventory, plan.specs))
         seconds = time.perf_counter() - started
         assert status.healthy
         return seconds, len(plan.specs)

@@ -71,7 +71,12 @@ def steps() -> list[Step]:
         ),
         Step("Apply: configure every lab host and device", ["apply", *scope]),
         Step("Apply again: must change nothing (idempotency)", ["apply", *scope, "--json"], json_out=True),
-        Step("Verify: testinfra checks generated from the inventory", ["verify", *scope]),
+        Step("Verify: services, sockets and files on the systemd hosts (testinfra)", ["verify", *scope]),
+        Step(
+            "Prove: DHCP leases through the relays, who reaches what and what stays blocked, "
+            "probed from inside the twin's networks",
+            ["prove", *scope],
+        ),
         Step(
             "Drift check: live state equals the files (exit 2 would mean drift)",
             ["drift", *scope, "--no-diff"],

@@ -40,6 +40,7 @@ class LabTwin:
 def lab_twin(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabTwin]:
     from ksm_provision.inventory.inventory import load_inventory
     from ksm_provision.lab.planner import plan_lab
+    from ksm_provision.lab.topology import derive
     from tests.testlab import throwaway_lab
 
     if os.geteuid() != 0:
@@ -64,7 +65,7 @@ def lab_twin(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabTwin]:
                 instance=lab.config.instance,
                 port=lab.config.ssh_port,
             )
-            status = lab.up(plan.specs)
+            status = lab.up(plan.specs, topology=derive(inventory, plan.specs))
             assert status.healthy, status.model_dump_json(indent=2)
             yield LabTwin(inventory, lab, lab.config.lab_dir, base / "state", {**os.environ, **env})
         finally:

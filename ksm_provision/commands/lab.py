@@ -22,7 +22,7 @@ from ksm_provision.commands.common import (
     print_json,
 )
 from ksm_provision.errors import EXIT_FAILURE
-from ksm_provision.lab import rootfs
+from ksm_provision.lab import rootfs, topology
 from ksm_provision.lab.config import LabConfig
 from ksm_provision.lab.manager import Lab, LabStatus
 from ksm_provision.lab.planner import DEFAULT_HOSTS_PER_AUTHORITY, plan_lab
@@ -109,7 +109,7 @@ def up(
         click.echo(
             "Building the Debian base image for lab hosts (first run only, about a minute)...", err=True
         )
-    status = lab.up(plan.specs)
+    status = lab.up(plan.specs, topology=topology.derive(inventory, plan.specs))
     if as_json:
         print_json({**status.model_dump(mode="json"), "unrepresented": list(plan.unrepresented)})
     else:

@@ -34,7 +34,7 @@ from ksm_provision.prove.dhcp import LeaseLike, lease_cells, lease_expectations
 from ksm_provision.prove.matrix import derive_expectations
 from ksm_provision.prove.model import HINTS, Cell, ProofResult
 from ksm_provision.prove.probe import DEFAULT_TIMEOUT, NetnsProber, Prober, ProbeSource
-from ksm_provision.prove.run import prove
+from ksm_provision.prove.run import DEFAULT_WORKERS, prove
 from ksm_provision.targets import Target
 from ksm_provision.terminal import text
 from ksm_provision.workflow.records import ProofRecord, save_status, utc_now
@@ -78,6 +78,13 @@ def make_prober() -> Prober:
     show_default=True,
     help="Seconds each probe waits for an answer (a blocked cell waits this long).",
 )
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    default=DEFAULT_WORKERS,
+    show_default=True,
+    help="Probes run at once.",
+)
 @pass_context
 def prove_command(
     ctx: CliContext,
@@ -86,6 +93,7 @@ def prove_command(
     target: str,
     as_json: bool,
     timeout: float,
+    workers: int,
 ) -> None:
     """Prove reachability and isolation in the lab twin: who reaches what, from inside its networks."""
     if Target(target) is not Target.LAB:
@@ -103,9 +111,15 @@ def prove_command(
     )
     with status:
         probed = prove(
-            expectations, twin.sources, prober, present=twin.present, timeout=timeout, target=target
+            expectations,
+            twin.sources,
+            prober,
+            present=twin.present,
+            timeout=timeout,
+            workers=workers,
+            target=target,
         )
-    dhcp = lease_cells(lease_expectations(ctx.inventory, scope), twin.leases)
+    dhcp = lease_cells(lease_expectations(ctx.inventory, scope), twin.leases, twin.present)
     result = ProofResult.of([*dhcp, *probed.cells], target)
     now = utc_now()
     for aid in scope:

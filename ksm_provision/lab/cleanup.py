@@ -14,6 +14,7 @@ from pathlib import Path
 from ksm_provision.errors import LabError
 from ksm_provision.lab import system
 from ksm_provision.lab.config import SHELL_DIR
+from ksm_provision.lab.hosts import PROCESS as CONTAINER
 from ksm_provision.lab.routers import ACCOUNTS_LOCK
 from ksm_provision.lab.state import NodeState
 
@@ -50,12 +51,14 @@ def remove_path(path: Path) -> None:
 def teardown_node(node: NodeState) -> None:
     """Stop processes, delete namespace and users, unmount, delete files: in that order."""
     res = node.resources
-    for ref in reversed(list(res.processes.values())):
-        system.stop_tree(ref)
-    if res.netns:
-        system.kill_all(_netns_pids(res.netns))
-        if system.run(["ip", "netns", "list"]).stdout.split().count(res.netns):
-            system.run(["ip", "netns", "delete", res.netns])
+    for key, ref in reversed(list(res.processes.items())):
+        # a booted host's container is shut down cleanly (its systemd stops its units) first
+        (system.stop_container if key == CONTAINER else system.stop_tree)(ref)
+    present = system.run(["ip", "netns", "list"]).stdout.split()
+    for netns in (*res.namespaces, *([res.netns] if res.netns else [])):
+        system.kill_all(_netns_pids(netns))
+        if netns in present:
+            system.run(["ip", "netns", "delete", netns])
     for user in res.users:
         _remove_user(user)
     for mount in reversed(res.mounts):

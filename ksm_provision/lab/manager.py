@@ -21,8 +21,9 @@ from pathlib import Path
 from typing import TypeVar
 
 from ksm_provision.errors import LabError
-from ksm_provision.lab import cleanup, credentials, hosts, rootfs, routers, switches
+from ksm_provision.lab import cleanup, credentials, fabric, hosts, probes, rootfs, routers, switches, system
 from ksm_provision.lab.config import LabConfig
+from ksm_provision.lab.leases import Lease
 from ksm_provision.lab.state import (
     LabModel,
     LabNodeSpec,
@@ -33,12 +34,12 @@ from ksm_provision.lab.state import (
     StateStore,
     load_state,
 )
+from ksm_provision.lab.topology import Topology
+from ksm_provision.prove.probe import ProbeSource
 
 DEFAULT_WORKERS = 8
 #: Nodes that are an overlay of the cached root filesystem (hosts, and gateways: a router's Linux side).
 _ROOTFS_KINDS = (NodeKind.HOST, NodeKind.GATEWAY)
-#: Where ``ip netns`` keeps the network namespace files.
-NETNS_DIR = Path("/run/netns")
 T = TypeVar("T")
 R = TypeVar("R")
 
@@ -86,6 +87,10 @@ class Lab:
     def __init__(self, config: LabConfig | None = None, *, cache: Path | None = None) -> None:
         self.config = config or LabConfig.from_env()
         self._cache = cache
+        #: the stand-in clients' DHCP leases of the last :meth:`probe_sources` (or why none came)
+        self.leases: dict[str, Lease | str] = {}
+        #: the data-plane addresses of the last :meth:`probe_sources`
+        self.present: tuple[str, ...] = ()
 
     # ------------------------------------------------------------------ reading
 
@@ -135,6 +140,14 @@ class Lab:
             f"the lab has no node for {name!r}", hint=f"lab nodes: {', '.join(sorted(state.nodes))}"
         )
 
+    def probe_sources(self) -> dict[str, ProbeSource]:
+        """One source per network for ``ksm prove`` (stand-in clients lease their address by DHCP);
+        the leases (or why none came) are kept in :attr:`leases`, the twin's addresses in :attr:`present`."""
+        found = probes.probe_sources(self.config)
+        self.leases = found.leases
+        self.present = found.present
+        return found.sources
+
     def status(self) -> LabStatus:
         """Health of every node, checked now (processes, mounts, namespaces, SSH banners)."""
         state = self.state()
@@ -150,10 +163,8 @@ class Lab:
 
     def _node_status(self, node: NodeState) -> NodeStatus:
         problems: list[str]
-        if node.spec.kind is NodeKind.HOST:
-            problems = hosts.host_problems(node)
-        elif node.spec.kind is NodeKind.GATEWAY:
-            problems = hosts.host_problems(node, self._gateway_netns(node.spec))
+        if node.spec.kind in _ROOTFS_KINDS:
+            problems = hosts.host_problems(node, self._netns_file(node.spec))
         elif node.spec.kind is NodeKind.ROUTER:
             problems = routers.router_problems(node, self.config)
         else:
@@ -174,8 +185,18 @@ class Lab:
 
     # ------------------------------------------------------------------ changing
 
-    def up(self, specs: Sequence[LabNodeSpec], *, workers: int = DEFAULT_WORKERS) -> LabStatus:
-        """Build, repair or reshape the lab so that it runs exactly *specs*. Idempotent."""
+    def up(
+        self,
+        specs: Sequence[LabNodeSpec],
+        *,
+        topology: Topology | None = None,
+        workers: int = DEFAULT_WORKERS,
+    ) -> LabStatus:
+        """Build, repair or reshape the lab so that it runs exactly *specs*. Idempotent.
+
+        With *topology* (:func:`ksm_provision.lab.topology.derive`) the nodes are also cabled into
+        the inventory's data plane: hosts with their inventory addresses behind switches and routers.
+        """
         _require_root()
         _check_specs(specs)
         with self._locked():
@@ -192,33 +213,50 @@ class Lab:
             self._parallel(stale, lambda n: self._remove_node(store, n), workers=workers)
 
             key_file = credentials.ensure_key(self.config.key_file)
+            system.ensure_inotify_instances(sum(s.kind in _ROOTFS_KINDS for s in specs))
             base = (
                 rootfs.ensure_rootfs(cache=self._cache)
                 if any(s.kind in _ROOTFS_KINDS for s in specs)
                 else None
             )
 
-            def build(spec: LabNodeSpec) -> str | None:
+            def log_for(spec: LabNodeSpec) -> ResourceLog:
                 node = store.state.nodes.get(spec.name) or NodeState(
                     spec=spec, node_dir=self.config.node_dir(spec.name)
                 )
-                log = ResourceLog(node, store.put)
                 store.put(node)
+                return ResourceLog(node, store.put)
+
+            # the data plane first: every namespace and cable exists before daemons start in them
+            self._cable(specs, topology, log_for)
+
+            def build(spec: LabNodeSpec) -> str | None:
+                log = log_for(spec)
                 try:
                     if spec.kind in _ROOTFS_KINDS:
                         assert base is not None
                         hosts.ensure_host(
-                            log, rootfs=base, key_file=key_file, netns_file=self._gateway_netns(spec)
+                            log,
+                            rootfs=base,
+                            key_file=key_file,
+                            netns_file=self._netns_file(spec),
+                            standins=topology.standins.get(spec.name, []) if topology else [],
                         )
                     elif spec.kind is NodeKind.ROUTER:
-                        routers.ensure_router(log, config=self.config)
+                        initial = topology.core_configs.get(spec.name) if topology else None
+                        routers.ensure_router(log, config=self.config, initial_config=initial)
                     else:
-                        switches.ensure_switch(log, config=self.config)
+                        port_map = (
+                            fabric.switch_port_map(topology, spec.name, self.config.netns(spec.name))
+                            if topology is not None
+                            else None
+                        )
+                        switches.ensure_switch(log, config=self.config, port_map=port_map)
                 except LabError as exc:
                     return f"{spec.name}: {exc}"
                 return None
 
-            # gateways enter their routers' network namespaces: routers first
+            # gateways boot in their routers' network namespaces: routers first
             first = [s for s in specs if s.kind is not NodeKind.GATEWAY]
             then = [s for s in specs if s.kind is NodeKind.GATEWAY]
             failures = [
@@ -245,8 +283,9 @@ class Lab:
                 nodes = list(state.nodes.values())
                 self._parallel(nodes, lambda n: self._remove_node(store, n), workers=workers)
                 removed = tuple(sorted(n.spec.name for n in nodes))
-            for path in (self.config.state_file, self.config.secrets_file):
+            for path in (self.config.state_file, self.config.secrets_file, probes.record_file(self.config)):
                 path.unlink(missing_ok=True)
+            shutil.rmtree(self.config.lab_dir / "clients", ignore_errors=True)
             shutil.rmtree(self.config.key_file.parent, ignore_errors=True)
             with contextlib.suppress(OSError):
                 (self.config.lab_dir / "nodes").rmdir()
@@ -266,13 +305,35 @@ class Lab:
 
     # ------------------------------------------------------------------ helpers
 
-    def _gateway_netns(self, spec: LabNodeSpec) -> Path | None:
-        """A gateway's router's network namespace file; None for every other kind of node."""
+    def _cable(
+        self,
+        specs: Sequence[LabNodeSpec],
+        topology: Topology | None,
+        log_for: Callable[[LabNodeSpec], ResourceLog],
+    ) -> None:
+        """Namespaces of every node (gateways use their router's), then the topology's cables."""
+        with_netns = [s for s in specs if s.kind is not NodeKind.GATEWAY]
+        for spec in with_netns:
+            fabric.ensure_namespace(log_for(spec), self.config.netns(spec.name))
+        if topology is None:
+            return
+        wanted = {s.name: s for s in specs}
+        namespace_of = {s.name: self.config.netns(s.name) for s in with_netns}
+        for client in topology.clients:
+            namespace_of[client.node] = self.config.netns(client.node)
+            owner = wanted.get(client.owner)
+            if owner is not None:
+                fabric.ensure_namespace(log_for(owner), namespace_of[client.node], own=False)
+        fabric.Fabric(topology, namespace_of).build()
+        probes.save(self.config, topology, specs)
+
+    def _netns_file(self, spec: LabNodeSpec) -> Path:
+        """The network namespace a node lives in: its own, or for a gateway its router's."""
         if spec.kind is not NodeKind.GATEWAY:
-            return None
+            return fabric.netns_file(self.config.netns(spec.name))
         if spec.router is None:
             raise LabError(f"lab gateway {spec.name} names no router", hint="plan the lab again")
-        return NETNS_DIR / self.config.netns(spec.router)
+        return fabric.netns_file(self.config.netns(spec.router))
 
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:

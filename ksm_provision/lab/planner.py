@@ -25,8 +25,13 @@ from ksm_provision.inventory.inventory import Inventory
 from ksm_provision.inventory.models import Platform
 from ksm_provision.lab.addresses import node_address
 from ksm_provision.lab.state import LabModel, LabNodeSpec, NodeKind
+from ksm_provision.network.core import core_links
 from ksm_provision.render.gateway_vars import GATEWAY_OS, is_gateway_device
 
+#: The lab's stand-ins for the provider's own devices (the core routers) use this authority name and
+#: the last authority index of the address plan.
+PROVIDER = "provider"
+PROVIDER_INDEX = 254
 DEFAULT_HOSTS_PER_AUTHORITY = 8  # the samples have 7 kinds of host per authority
 _LINUX_LINK = re.compile(r"^[A-Za-z0-9_.-]{1,15}$")
 _NODE_NAME = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,40}[a-z0-9])?$")
@@ -160,4 +165,28 @@ def plan_lab(
             specs.append(spec)
             if kind is NodeKind.ROUTER and is_gateway_device(device):
                 specs.append(_gateway_spec(spec, index, counters[kind], instance))
+    specs += _core_specs(inventory, set(chosen), instance, port)
     return LabPlan(specs=tuple(specs), unrepresented=tuple(unrepresented))
+
+
+def _core_specs(inventory: Inventory, chosen: set[str], instance: int, port: int) -> list[LabNodeSpec]:
+    """A lab router per provider core router that links to a chosen authority (configured by the lab
+    from the rendered core config: ksm renders the core but does not push it)."""
+    specs = []
+    for n, (core, links) in enumerate(core_links(inventory).items(), start=1):
+        if not any(link.authority in chosen for link in links):
+            continue
+        specs.append(
+            LabNodeSpec(
+                name=node_name(core),
+                kind=NodeKind.ROUTER,
+                authority=PROVIDER,
+                address=node_address(NodeKind.ROUTER.value, PROVIDER_INDEX, n, instance),
+                port=port,
+                represents=(core,),
+                platform=Platform.FRR.value,
+                hostname=core,
+                interfaces=tuple(link.interface for link in links),
+            )
+        )
+    return specs

@@ -16,7 +16,7 @@ import threading
 from pathlib import Path
 
 from ksm_provision.errors import LabError
-from ksm_provision.lab import credentials, system
+from ksm_provision.lab import credentials, fabric, system
 from ksm_provision.lab.config import FRR_ETC, FRR_RUN, SHELL_DIR, LabConfig
 from ksm_provision.lab.state import CredentialRef, NodeState, ResourceLog
 
@@ -34,11 +34,6 @@ ACCOUNTS_LOCK = threading.Lock()
 
 
 # --------------------------------------------------------------------------- network namespace
-
-
-def netns_names() -> set[str]:
-    out = system.run(["ip", "netns", "list"]).stdout
-    return {line.split()[0] for line in out.splitlines() if line.strip()}
 
 
 def _links(netns: str) -> set[str]:
@@ -62,15 +57,8 @@ def _add_link(netns: str, name: str) -> None:
 
 
 def _ensure_netns(node: ResourceLog, netns: str, interfaces: tuple[str, ...]) -> None:
-    if netns not in netns_names():
-        node.set_netns(netns)
-        system.run(["ip", "netns", "add", netns])
-    elif node.resources.netns != netns:
-        raise LabError(
-            f"network namespace {netns} exists but does not belong to this lab",
-            hint="another lab runs with the same instance: run 'ksm lab down' there or set KSM_LAB_INSTANCE",
-        )
-    system.run(["ip", "-n", netns, "link", "set", "lo", "up"])
+    """The router's namespace; interfaces the data plane did not cable become stand-alone links."""
+    fabric.ensure_namespace(node, netns)
     present = _links(netns)
     for name in interfaces:
         if name not in present:
@@ -90,6 +78,7 @@ def frr_run(config: LabConfig, name: str) -> Path:
 
 
 def _initial_config(hostname: str) -> str:
+    """A new router's frr.conf: nothing but its name (ksm pushes the rest)."""
     return (
         "frr defaults traditional\n"
         f"hostname {hostname}\n"
@@ -113,7 +102,7 @@ def _chown(path: Path, user: str, group: str, mode: int) -> None:
     path.chmod(mode)
 
 
-def _ensure_frr_files(node: ResourceLog, config: LabConfig) -> None:
+def _ensure_frr_files(node: ResourceLog, config: LabConfig, initial: str | None = None) -> None:
     spec = node.node.spec
     etc, run = frr_etc(config, spec.name), frr_run(config, spec.name)
     for directory in (etc, run):
@@ -129,7 +118,7 @@ def _ensure_frr_files(node: ResourceLog, config: LabConfig) -> None:
     _chown(run, "frr", "frr", 0o755)
     frr_conf = etc / "frr.conf"
     if not frr_conf.exists():  # never overwrite: it is the router's saved configuration
-        frr_conf.write_text(_initial_config(spec.hostname))
+        frr_conf.write_text(initial or _initial_config(spec.hostname))
         _chown(frr_conf, "frr", "frrvty", 0o664)
     for file_name, text in (
         ("vtysh.conf", "service integrated-vtysh-config\n"),
@@ -279,8 +268,12 @@ def _ensure_sshd(node: ResourceLog, user: str) -> None:
 # --------------------------------------------------------------------------- public
 
 
-def ensure_router(node: ResourceLog, *, config: LabConfig) -> None:
-    """Build or repair one router: namespace, FRR files, daemons, login user, sshd."""
+def ensure_router(node: ResourceLog, *, config: LabConfig, initial_config: str | None = None) -> None:
+    """Build or repair one router: namespace, FRR files, daemons, login user, sshd.
+
+    *initial_config* is the frr.conf a new router starts with (the provider core's, which ksm renders
+    but does not push); by default only its hostname.
+    """
     spec = node.node.spec
     node.node.node_dir.mkdir(parents=True, exist_ok=True)
     user = config.router_user(spec.name)
@@ -289,7 +282,7 @@ def ensure_router(node: ResourceLog, *, config: LabConfig) -> None:
     secret = credentials.device_secret(config.secrets_file, secret_id)
     netns = config.netns(spec.name)
     _ensure_netns(node, netns, spec.interfaces)
-    _ensure_frr_files(node, config)
+    _ensure_frr_files(node, config, initial_config)
     if not _daemons_running(node):
         _start_daemons(node, config, netns)
     _ensure_user(node, config, user, secret.password)
@@ -299,7 +292,7 @@ def ensure_router(node: ResourceLog, *, config: LabConfig) -> None:
 def router_problems(node: NodeState, config: LabConfig) -> list[str]:
     """What is wrong with a router right now (empty when healthy)."""
     spec, problems = node.spec, []
-    if config.netns(spec.name) not in netns_names():
+    if config.netns(spec.name) not in fabric.netns_names():
         problems.append(f"network namespace {config.netns(spec.name)} is missing")
     for process in PROCESSES:
         if not system.is_running(node.resources.processes.get(process)):

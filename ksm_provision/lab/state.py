@@ -87,6 +87,8 @@ class NodeResources(LabModel):
     processes: dict[str, ProcessRef] = Field(default_factory=dict)
     mounts: tuple[Path, ...] = ()
     netns: str | None = None
+    #: further namespaces the node owns (its stand-in clients)
+    namespaces: tuple[str, ...] = ()
     users: tuple[str, ...] = ()
     #: Files and directories created outside the node directory (removed by ``down``).
     paths: tuple[Path, ...] = ()
@@ -185,6 +187,10 @@ class ResourceLog:
     def set_netns(self, name: str) -> None:
         if self.resources.netns != name:
             self._update(netns=name)
+
+    def add_namespace(self, name: str) -> None:
+        if name not in self.resources.namespaces:
+            self._update(namespaces=(*self.resources.namespaces, name))
 
     def add_user(self, user: str) -> None:
         if user not in self.resources.users:

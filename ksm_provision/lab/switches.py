@@ -9,6 +9,7 @@ command line.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import sys
@@ -44,15 +45,31 @@ def simulator_command() -> str:
     return found
 
 
-def ensure_switch(node: ResourceLog, *, config: LabConfig) -> None:
-    """Start (or restart) the switch's simulator unless it is already answering."""
+def ensure_switch(node: ResourceLog, *, config: LabConfig, port_map: dict[str, object] | None = None) -> None:
+    """Start (or restart) the switch's simulator unless it is already answering.
+
+    With *port_map* (see :func:`ksm_provision.lab.fabric.switch_port_map`) the simulator also
+    forwards between its cabled ports as its running-config says; a changed map restarts it.
+    """
     spec, node_dir = node.node.spec, node.node.node_dir
     secret_id = f"switch:{spec.name}"
     node.set_credentials(CredentialRef(username=USERNAME, method="password", secret_id=secret_id))
     secret = credentials.device_secret(config.secrets_file, secret_id)
     current = node.resources.processes.get(PROCESS)
-    if system.is_running(current) and system.tcp_ready(spec.address, spec.port, timeout=2, banner=b"SSH-"):
+    node_dir.mkdir(parents=True, exist_ok=True)
+    map_file = node_dir / "dataplane.json"
+    map_text = json.dumps(port_map, indent=2, sort_keys=True) + "\n" if port_map is not None else ""
+    map_same = (map_file.read_text() if map_file.exists() else "") == map_text
+    if (
+        map_same
+        and system.is_running(current)
+        and system.tcp_ready(spec.address, spec.port, timeout=2, banner=b"SSH-")
+    ):
         return
+    if port_map is None:
+        map_file.unlink(missing_ok=True)
+    else:
+        map_file.write_text(map_text)
     command = simulator_command()
     system.stop_tree(current)
     node.drop_process(PROCESS)
@@ -71,6 +88,7 @@ def ensure_switch(node: ResourceLog, *, config: LabConfig) -> None:
         "--hostname", spec.hostname, "--username", USERNAME,
         "--state-dir", state_dir(node.node),
         *(["--model", spec.model] if spec.model else []),
+        *(["--dataplane", str(map_file)] if port_map is not None else []),
     ]  # fmt: skip
     log = node_dir / "switchsim.log"
     ref = system.spawn_detached(

@@ -337,6 +337,44 @@ def stop_tree(ref: ProcessRef | None, *, grace: float = 3.0) -> None:
     kill_all(tree)
 
 
+#: systemd in each lab host takes a handful of inotify instances; the kernel default (128 per user,
+#: all lab containers run as root) runs out around a dozen hosts ("Failed to create inotify object").
+INOTIFY_INSTANCES = Path("/proc/sys/fs/inotify/max_user_instances")
+INOTIFY_PER_HOST = 64
+
+
+def ensure_inotify_instances(hosts: int) -> None:
+    """Raise the machine's inotify instance limit so *hosts* systemd containers can boot (never lower)."""
+    wanted = 512 + INOTIFY_PER_HOST * hosts
+    try:
+        current = int(INOTIFY_INSTANCES.read_text())
+        if current < wanted:
+            INOTIFY_INSTANCES.write_text(f"{wanted}\n")
+    except (OSError, ValueError) as exc:
+        raise LabError(
+            f"cannot raise {INOTIFY_INSTANCES} to {wanted}: {exc}",
+            hint=f"sysctl -w fs.inotify.max_user_instances={wanted}",
+        ) from exc
+
+
+def stop_container(ref: ProcessRef | None, *, grace: float = 15.0) -> None:
+    """Shut a ``systemd-nspawn --boot`` container down cleanly, then kill whatever is left.
+
+    SIGTERM to nspawn alone makes it ask the container's systemd to power off (SIGTERM to systemd
+    itself would only make it re-execute); after *grace* seconds the whole tree is killed.
+    """
+    if ref is None or not is_running(ref):
+        return
+    tree = [ref, *descendants(ref.pid)]
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(ref.pid, signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    while time.monotonic() < deadline and is_running(ref):
+        reap(ref.pid)
+        time.sleep(0.05)
+    kill_all(tree)
+
+
 def kill_all(refs: list[ProcessRef]) -> None:
     """SIGKILL each process that is still the one recorded, then wait for them to go."""
     for ref in refs:

@@ -8,7 +8,7 @@ the site's settings name. Observed: the lease the lab's stand-in client got thro
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from typing import Protocol
 
 from ksm_provision.inventory.inventory import Inventory
@@ -117,5 +117,15 @@ def judge_lease(expectation: Expectation, lease: LeaseLike | str | None) -> Cell
     )
 
 
-def lease_cells(expectations: Iterable[Expectation], leases: Mapping[str, LeaseLike | str]) -> list[Cell]:
-    return [judge_lease(e, leases.get(e.source.key)) for e in expectations]
+def lease_cells(
+    expectations: Iterable[Expectation],
+    leases: Mapping[str, LeaseLike | str],
+    present: Collection[str] | None = None,
+) -> list[Cell]:
+    """Judge each lease; a DHCP server the twin does not run (not in *present*) is "not in twin"."""
+    return [
+        Cell(expectation=e, status="not-in-twin", observed=None, detail="the DHCP server is not in the twin")
+        if present is not None and e.destination.address not in present
+        else judge_lease(e, leases.get(e.source.key))
+        for e in expectations
+    ]

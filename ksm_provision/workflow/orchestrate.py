@@ -126,8 +126,10 @@ def run_stages(
     *reviewed* (apply of a plan file): each device gets exactly its reviewed remediation or nothing.
     """
     targets = resolver_for(scope.target)
-    hosts = _hosts(request, scope, targets, mode, progress)
+    # devices first: a router's interfaces must carry their addresses before its Linux side (the DHCP
+    # relay binds to them when it starts) is configured; the lab twin showed relays started too early
     devices = _devices(request, scope, targets, mode, progress, reviewed)
+    hosts = _hosts(request, scope, targets, mode, progress)
     return ChangeRun(
         mode=mode, target=str(scope.target), authorities=scope.authorities, hosts=hosts, devices=devices
     )

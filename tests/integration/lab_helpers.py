@@ -66,3 +66,18 @@ def ssh(lab: Any, host: str, command: str) -> str:
         timeout=60,
     )
     return result.stdout
+
+
+def device_session(login: Any) -> Any:
+    """A Netmiko ``cisco_ios`` session to a lab router or switch (a ``NodeLogin``), as ksm opens one."""
+    from netmiko import ConnectHandler
+
+    return ConnectHandler(
+        device_type="cisco_ios",
+        host=login.address,
+        port=login.port,
+        username=login.username,
+        password=login.password,
+        secret=login.enable_secret,
+        fast_cli=False,
+    )

@@ -60,7 +60,7 @@ def test_addresses_are_unique_loopback_and_follow_the_plan(inventory: Inventory)
     assert len(addresses) == len(set(addresses))
     assert all(IPv4Address(a) in IPv4Network("127.0.0.0/8") for a in addresses)
     octet = {NodeKind.HOST: 100, NodeKind.ROUTER: 101, NodeKind.SWITCH: 102, NodeKind.GATEWAY: 103}
-    index = planner.authority_indexes(inventory)
+    index = {**planner.authority_indexes(inventory), planner.PROVIDER: planner.PROVIDER_INDEX}
     for spec in plan.specs:
         _, second, third, _ = spec.address.split(".")
         assert int(second) == octet[spec.kind]
@@ -88,7 +88,9 @@ def test_every_frr_router_gets_a_gateway_in_its_namespace(inventory: Inventory) 
 def test_authority_selection(inventory: Inventory) -> None:
     first = next(iter(inventory.authorities))
     plan = plan_lab(inventory, [first])
-    assert {s.authority for s in plan.specs} == {first}
+    # the provider's core router comes along: it is the authority's way out
+    assert {s.authority for s in plan.specs} == {first, planner.PROVIDER}
+    assert [s.name for s in plan.specs if s.authority == planner.PROVIDER] == ["ksm-core-rt01"]
     with pytest.raises(LabError, match="unknown authority"):
         plan_lab(inventory, ["atlantis"])
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import doctest
 import importlib
+import ipaddress
 import os
 import shutil
 import signal
@@ -20,7 +21,7 @@ from pathlib import Path
 
 import paramiko
 import pytest
-from netmiko import BaseConnection, ConnectHandler
+from netmiko import BaseConnection
 
 from ksm_provision.errors import LabError
 from ksm_provision.lab import system
@@ -28,6 +29,8 @@ from ksm_provision.lab.addresses import node_address
 from ksm_provision.lab.config import LabConfig
 from ksm_provision.lab.manager import Lab, NodeLogin
 from ksm_provision.lab.state import LabNodeSpec, NodeKind
+from ksm_provision.lab.topology import Cable, End, HostAddress, RouterVlan, StandinClient, Topology
+from tests.integration.lab_helpers import device_session
 from tests.testlab import throwaway_lab
 
 pytestmark = [pytest.mark.lab, pytest.mark.slow, pytest.mark.integration]
@@ -133,15 +136,8 @@ def ssh(lab: Lab, node: str, command: str) -> str:
 
 
 def router_session(login: NodeLogin) -> BaseConnection:
-    return ConnectHandler(
-        device_type="cisco_ios",
-        host=login.address,
-        port=login.port,
-        username=login.username,
-        password=login.password,
-        secret=login.enable_secret,
-        fast_cli=False,
-    )
+    session: BaseConnection = device_session(login)
+    return session
 
 
 def wait_dead(ref: system.ProcessRef, timeout: float = 5.0) -> None:
@@ -178,8 +174,9 @@ def test_each_host_has_its_own_hostname_processes_and_file_system(lab: Lab) -> N
     assert ssh(lab, "lup-srv-01", "hostname").strip() == "lup-srv-01"
     assert ssh(lab, "lup-pc-profile-a", "hostname").strip() == "lup-pc-0001"
     assert ssh(lab, "sn-srv-01", "cat /etc/hostname").strip() == "sn-srv-01"
-    # Own PID namespace: sshd is PID 1 and the machine's processes are invisible.
-    assert ssh(lab, "lup-srv-01", "cat /proc/1/comm").strip() == "sshd"
+    # Own PID namespace: systemd is PID 1 and the machine's processes are invisible.
+    assert ssh(lab, "lup-srv-01", "cat /proc/1/comm").strip() == "systemd"
+    assert ssh(lab, "lup-srv-01", "systemctl is-active ssh").strip() == "active"
     ssh(lab, "lup-srv-01", "echo lup > /root/only-on-lup-srv-01")
     assert ssh(lab, "lup-srv-01", "cat /root/only-on-lup-srv-01").strip() == "lup"
     assert ssh(lab, "sn-srv-01", "test -e /root/only-on-lup-srv-01 && echo yes || echo no").strip() == "no"
@@ -241,14 +238,15 @@ def test_up_twice_changes_nothing(lab: Lab) -> None:
     assert pids(lab) == before
 
 
-def test_up_restarts_a_dead_host_sshd_and_the_host_keeps_its_files(lab: Lab) -> None:
+def test_up_reboots_a_dead_host_and_the_host_keeps_its_files(lab: Lab) -> None:
     ssh(lab, "sn-srv-01", "echo kept > /root/kept")
     state = lab.state()
     assert state is not None
-    ref = state.nodes["sn-srv-01"].resources.processes["sshd"]
+    ref = state.nodes["sn-srv-01"].resources.processes["nspawn"]
     inner = system.descendants(ref.pid)
-    assert inner, "the host's sshd runs below unshare"
-    os.kill(inner[0].pid, signal.SIGKILL)
+    assert inner, "the host's systemd runs below systemd-nspawn"
+    os.kill(ref.pid, signal.SIGKILL)
+    system.kill_all(inner)
     wait_dead(ref)
     assert not lab.status().healthy
     assert lab.up(specs(lab)).healthy
@@ -325,8 +323,57 @@ def test_doctests(module: str) -> None:
 # --------------------------------------------------------------------------- tear-down
 
 
-def _leftovers(config: LabConfig, recorded_pids: list[system.ProcessRef]) -> list[str]:
+def _listeners(addresses: list[str]) -> list[str]:
+    """Listening TCP sockets of this machine's namespace on any of *addresses*."""
+    wanted = {socket.inet_aton(a)[::-1].hex().upper() for a in addresses}
+    lines = Path("/proc/net/tcp").read_text().splitlines()[1:]
+    return [line.split()[1] for line in lines if line.split()[3] == "0A" and line.split()[1][:8] in wanted]
+
+
+def _small_topology() -> Topology:
+    """h on an access port of s, s trunked to r (VLAN 10), a stand-in client on s."""
+    return Topology(
+        cables=[
+            Cable(End("h", "eth0"), End("s", "gi1-0-1")),
+            Cable(End("s", "gi1-1-1.10"), End("r", "vlan10")),
+            Cable(End("s-c10", "eth0"), End("s", "gi1-0-2")),
+        ],
+        switch_ports={
+            "s": {
+                "GigabitEthernet1/0/1": {"access": "gi1-0-1"},
+                "GigabitEthernet1/0/2": {"access": "gi1-0-2"},
+                "GigabitEthernet1/1/1": {"trunk": {"10": "gi1-1-1.10"}},
+            }
+        },
+        router_vlans=[RouterVlan(router="r", name="vlan10", vlan=10, trunk="GigabitEthernet1/1/1")],
+        hosts=[
+            HostAddress(
+                node="h",
+                address=ipaddress.IPv4Interface("10.9.0.10/24"),
+                gateway=ipaddress.IPv4Address("10.9.0.1"),
+                network="n",
+                site="x",
+            )
+        ],
+        clients=[
+            StandinClient(
+                node="s-c10",
+                owner="s",
+                authority="a",
+                site="x",
+                network="n",
+                end=End("s", "gi1-0-2"),
+                dhcp=False,
+                static=ipaddress.IPv4Interface("10.9.0.254/24"),
+                gateway=ipaddress.IPv4Address("10.9.0.1"),
+            )
+        ],
+    )
+
+
+def _leftovers(config: LabConfig, recorded_pids: list[system.ProcessRef], addresses: list[str]) -> list[str]:
     found = [f"mount {m}" for m in system.mounts_below(config.lab_dir)]
+    found += [f"listener {hexaddr}" for hexaddr in _listeners(addresses)]
     netns = system.run(["ip", "netns", "list"]).stdout.split()
     found += [f"netns {n}" for n in netns if n.startswith(config.netns(""))]
     passwd = Path("/etc/passwd").read_text().splitlines()
@@ -376,10 +423,12 @@ def test_down_leaves_nothing_behind_and_spares_the_other_lab(lab: Lab) -> None:
                 hostname="r2",
             ),
         ]
-        assert own.up(nodes).healthy
+        assert own.up(nodes, topology=_small_topology()).healthy
         assert ssh(own, "h", "hostname").strip() == "h"
+        # the host is cabled: its inventory address sits on eth0 in its own namespace
+        assert "10.9.0.10/24" in system.run(["ip", "-n", config.netns("h"), "-br", "addr"]).stdout
         # Reshape: dropping r2 from the list removes it.
-        assert {n.name for n in own.up(nodes[:3]).nodes} == {"h", "r", "s"}
+        assert {n.name for n in own.up(nodes[:3], topology=_small_topology()).nodes} == {"h", "r", "s"}
         assert config.netns("r2") not in system.run(["ip", "netns", "list"]).stdout
         state = own.state()
         assert state is not None
@@ -388,5 +437,5 @@ def test_down_leaves_nothing_behind_and_spares_the_other_lab(lab: Lab) -> None:
         with router_session(own.login("r")) as conn:  # an open CLI session must not block userdel
             conn.find_prompt()
             assert sorted(own.down()) == ["h", "r", "s"]
-        assert _leftovers(config, recorded) == []
+        assert _leftovers(config, recorded, [n.address for n in nodes]) == []
     assert lab.status().healthy, "the other lab was touched"

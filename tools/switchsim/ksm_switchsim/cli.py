@@ -18,6 +18,8 @@ from types import FrameType
 from pydantic import ValidationError
 
 from ksm_switchsim.config_tree import DEFAULT_MODEL, MODEL_PORTS
+from ksm_switchsim.dataplane import DataPlane, PortMap, Wanted, wanted_addresses, wanted_state
+from ksm_switchsim.device import Device
 from ksm_switchsim.server import SimulatorConfig, SwitchSimulator
 
 PASSWORD_ENV = "KSM_SIM_PASSWORD"
@@ -44,8 +46,26 @@ def _parser() -> argparse.ArgumentParser:
         help=f"switch model, decides the front-panel ports (default {DEFAULT_MODEL})",
     )
     parser.add_argument("--state-dir", required=True, type=Path, help="directory for nvram, flash, host key")
+    parser.add_argument(
+        "--dataplane",
+        type=Path,
+        help="JSON port map (namespace, links per port): forward between them as the running-config says",
+    )
     parser.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     return parser
+
+
+def _start_dataplane(device: Device, port_map_file: Path) -> DataPlane:
+    port_map = PortMap.load(port_map_file)
+
+    def wanted() -> tuple[Wanted, tuple[dict[str, str], str | None]]:
+        with device.lock:
+            links = wanted_state(device.running, port_map.ports, port_map.bridge_prefix)
+            return links, wanted_addresses(device.running, port_map.bridge_prefix)
+
+    plane = DataPlane(port_map, wanted)
+    plane.start()
+    return plane
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -83,5 +103,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
+    if args.dataplane is not None:
+        _start_dataplane(simulator.device, args.dataplane)
     simulator.serve_forever()
     return 0
