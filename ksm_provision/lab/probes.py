@@ -58,7 +58,7 @@ def save(config: LabConfig, topology: Topology, specs: Sequence[LabNodeSpec]) ->
         )
         for c in topology.clients
     ]
-    for host in topology.hosts:
+    for host in (h for h in topology.hosts if h.cabled):  # a loose cable proves nothing
         spec = by_name[host.node]
         records.append(
             SourceRecord(

@@ -20,6 +20,7 @@ builds it with network namespaces, veth pairs and bridges.
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 import re
 from collections.abc import Iterable, Sequence
@@ -60,6 +61,8 @@ class HostAddress:
     gateway: ipaddress.IPv4Address
     network: str
     site: str
+    #: False: no port of the inventory fits; eth0 is a loose cable (the address is there, no traffic)
+    cabled: bool = True
 
 
 @dataclass(frozen=True)
@@ -308,7 +311,10 @@ class _Builder:
                 None,
             )
             if bridge is None:
+                # roles still see their address (e.g. the DHCP server its subnet); no packet passes
                 self.topology.notes.append(f"{spec.name}: no switch port or segment for {network.id}")
+                self.topology.hosts[-1] = dataclasses.replace(self.topology.hosts[-1], cabled=False)
+                self.topology.cables.append(Cable(host_end, End(spec.name, "unplugged")))
                 continue
             wire = f"h{len(self.topology.cables)}-{bridge.vlan}"
             self.topology.cables.append(Cable(host_end, End(bridge.router, wire, bridge.name)))
@@ -401,7 +407,7 @@ def derive(inventory: Inventory, specs: Sequence[LabNodeSpec]) -> Topology:
     builder.standin_clients()
     topology = builder.topology
     topology.present = (
-        {str(h.address.ip) for h in topology.hosts}
+        {str(h.address.ip) for h in topology.hosts if h.cabled}
         | {str(i.address.ip) for r in builder.routers() for i in r.model.interfaces if i.address is not None}
         # a switch answers on its management SVI (the simulator puts it on the VLAN's bridge)
         | {str(s.model.management.address) for s in builder.switches() if s.model.management is not None}

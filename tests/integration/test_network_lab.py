@@ -8,7 +8,9 @@ that backups hold no secret. Every test leaves the devices as it found them: app
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,6 +19,7 @@ import pytest
 
 from ksm_provision.errors import ConnectionFailedError
 from ksm_provision.inventory.inventory import Inventory
+from ksm_provision.lab import system
 from ksm_provision.lab.manager import Lab
 from ksm_provision.lab.switches import state_dir
 from ksm_provision.lab.targets import LabTargets
@@ -265,16 +268,51 @@ def test_cli_plan_reports_nothing_to_do(net: Net) -> None:
     assert '"status": "in_sync"' in result.stdout and '"status": "changes"' not in result.stdout
 
 
-def test_a_session_through_a_jump_host_checks_the_jump_hosts_key(net: Net, tmp_path: Path) -> None:
-    """ProxyJump the ksm way: the switch reached through a lab host's sshd (direct-tcpip); the jump
-    host's key must be in the given known_hosts, else the session is refused with ssh's reason."""
-    targets = LabTargets(net.lab)
-    hosts = {h.hostname for h in net.inventory.hosts}
-    name, host = next((n, c) for n, c in sorted(targets.hosts(net.inventory).items()) if n in hosts)
-    assert host.key_file and host.known_hosts and host.check_host_key, name
-    jump = JumpEndpoint(
-        host.address, host.port, host.user, known_hosts=Path(host.known_hosts), key_file=Path(host.key_file)
+#: A jump host of this machine's namespace: lab hosts live in namespaces of their own now, where
+#: 127.x is their own loopback, so they cannot reach the switch simulators' management addresses.
+JUMP_ADDRESS, JUMP_PORT = "127.254.250.1", 2299
+
+
+@contextlib.contextmanager
+def machine_jump_host(tmp_path: Path) -> Iterator[JumpEndpoint]:
+    """A throwaway sshd on a loopback address that allows TCP forwarding (``direct-tcpip``)."""
+    for name in ("host_key", "client_key"):
+        subprocess.run(
+            ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(tmp_path / name)], check=True
+        )
+    (tmp_path / "authorized_keys").write_text((tmp_path / "client_key.pub").read_text())
+    config = tmp_path / "sshd_config"
+    config.write_text(
+        f"ListenAddress {JUMP_ADDRESS}:{JUMP_PORT}\nHostKey {tmp_path / 'host_key'}\n"
+        f"PidFile {tmp_path / 'sshd.pid'}\nAuthorizedKeysFile {tmp_path / 'authorized_keys'}\n"
+        "StrictModes no\nUsePAM no\nPasswordAuthentication no\nPermitRootLogin prohibit-password\n"
+        "AllowTcpForwarding yes\n"
     )
+    Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)
+    daemon = subprocess.Popen(["/usr/sbin/sshd", "-D", "-e", "-f", str(config)], stderr=subprocess.DEVNULL)
+    try:
+        assert system.tcp_ready(JUMP_ADDRESS, JUMP_PORT, timeout=10, banner=b"SSH-"), (
+            "jump sshd did not start"
+        )
+        known = tmp_path / "jump_known_hosts"
+        host_key = " ".join((tmp_path / "host_key.pub").read_text().split()[:2])
+        known.write_text(f"[{JUMP_ADDRESS}]:{JUMP_PORT} {host_key}\n")
+        yield JumpEndpoint(
+            JUMP_ADDRESS, JUMP_PORT, "root", known_hosts=known, key_file=tmp_path / "client_key"
+        )
+    finally:
+        daemon.terminate()
+        daemon.wait(timeout=10)
+
+
+def test_a_session_through_a_jump_host_checks_the_jump_hosts_key(net: Net, tmp_path: Path) -> None:
+    """ProxyJump the ksm way: the switch reached through an sshd (direct-tcpip); the jump host's
+    key must be in the given known_hosts, else the session is refused with ssh's reason."""
+    with machine_jump_host(tmp_path) as jump:
+        _through_jump_host(net, jump, tmp_path)
+
+
+def _through_jump_host(net: Net, jump: JumpEndpoint, tmp_path: Path) -> None:
     switch = net.endpoint(SWITCH)
     through = dataclasses.replace(switch, reach=dataclasses.replace(switch.reach, jump=jump))
     with DeviceSession(through, FAST) as session:
