@@ -8,6 +8,7 @@ another test run. `make test` runs the tests marked ``lab`` in one process, so t
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -36,8 +37,9 @@ class LabTwin:
     env: dict[str, str]
 
 
-@pytest.fixture(scope="session")
-def lab_twin(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabTwin]:
+@contextlib.contextmanager
+def twin(name: str, base: Path) -> Iterator[LabTwin]:
+    """A lab twin of both sample authorities, cabled as the inventory says, in a throwaway instance."""
     from ksm_provision.inventory.inventory import load_inventory
     from ksm_provision.lab.planner import plan_lab
     from ksm_provision.lab.topology import derive
@@ -45,9 +47,8 @@ def lab_twin(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabTwin]:
 
     if os.geteuid() != 0:
         pytest.fail("the lab twin needs root (namespaces, mounts, sshd); run the suite as root like CI does")
-    base = tmp_path_factory.mktemp("lab-twin")
     inventory = load_inventory(REPO / "inventories")
-    with throwaway_lab("twin") as lab:
+    with throwaway_lab(name) as lab:
         env = {
             "KSM_LAB_DIR": str(lab.config.lab_dir),
             "KSM_LAB_INSTANCE": str(lab.config.instance),
@@ -70,3 +71,9 @@ def lab_twin(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabTwin]:
             yield LabTwin(inventory, lab, lab.config.lab_dir, base / "state", {**os.environ, **env})
         finally:
             patch.undo()
+
+
+@pytest.fixture(scope="session")
+def lab_twin(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabTwin]:
+    with twin("twin", tmp_path_factory.mktemp("lab-twin")) as shared:
+        yield shared
