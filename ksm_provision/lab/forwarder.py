@@ -83,8 +83,7 @@ class NamespaceSockets:
 
 def same_namespace(netns_file: Path) -> bool:
     """True when *netns_file* is this process's own network namespace (same nsfs inode)."""
-    target, own = netns_file.stat(), Path("/proc/self/ns/net").stat()
-    return (target.st_dev, target.st_ino) == (own.st_dev, own.st_ino)
+    return _namespace_identity(netns_file) == _namespace_identity(Path("/proc/self/ns/net"))
 
 
 def parse_endpoint(text: str) -> tuple[str, int]:
@@ -261,24 +260,28 @@ def forwards_into(ref: ProcessRef, netns_file: Path) -> bool:
 
     The forwarder holds that namespace open, so a namespace deleted and re-created under the same
     name is a *different* one: a forwarder still running from before points into the old one.
+    The caller's own namespace never counts, although the forwarder holds it too (to return to it
+    after each ``socket()``). Comparing with the forwarder's *current* namespace instead would race:
+    for the instant of a ``socket()`` call the forwarder's thread is inside the target namespace.
     """
     from ksm_provision.lab import system
 
-    def identity(path: Path) -> tuple[int, int]:
-        info = path.stat()  # follows /proc's magic links to the namespace (nsfs inode) itself
-        return info.st_dev, info.st_ino
-
     proc = Path(f"/proc/{ref.pid}")
     try:
-        wanted, own = identity(netns_file), identity(proc / "ns" / "net")
+        wanted, caller = _namespace_identity(netns_file), _namespace_identity(Path("/proc/self/ns/net"))
         fds = list((proc / "fd").iterdir())
     except OSError:
         return False
     held = set()
     for fd in fds:
         with contextlib.suppress(OSError):  # an fd closed since the listing
-            held.add(identity(fd))
-    return wanted != own and wanted in held and system.is_running(ref)
+            held.add(_namespace_identity(fd))
+    return wanted != caller and wanted in held and system.is_running(ref)
+
+
+def _namespace_identity(path: Path) -> tuple[int, int]:
+    info = path.stat()  # follows /proc's magic links to the namespace (nsfs inode) itself
+    return info.st_dev, info.st_ino
 
 
 def _not_up(what: str, address: str, port: int, log: Path) -> LabError:

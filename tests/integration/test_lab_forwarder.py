@@ -69,6 +69,7 @@ class Forwarded:
     address: str
     port: int
     log: Path
+    ref: system.ProcessRef
 
 
 def _ip(*args: str) -> None:
@@ -122,7 +123,7 @@ def _forwarder(netns: Namespace, tmp_path: Path, port: int) -> Iterator[Forwarde
     try:
         assert forwards_into(ref, netns.path)
         assert not forwards_into(ref, Path("/proc/self/ns/net"))
-        yield Forwarded(address, PORT, tmp_path / "forwarder.log")
+        yield Forwarded(address, PORT, tmp_path / "forwarder.log", ref)
     finally:
         system.stop(ref)
 
@@ -214,16 +215,37 @@ def test_concurrent_connections(forwarded: Forwarded) -> None:
             sock.close()
 
 
-def test_connection_closed_promptly_when_nothing_listens(forwarded_to_nothing: Forwarded) -> None:
+def test_namespace_check_holds_while_connections_are_made(forwarded: Forwarded, netns: Namespace) -> None:
+    """For the instant of each socket() the forwarder sits in the target namespace: the check must
+    not change its answer then (it did, and the lab restarted a healthy forwarder)."""
+    ref = forwarded.ref
+    stop = threading.Event()
+
+    def keep_connecting() -> None:
+        while not stop.is_set():
+            with contextlib.suppress(OSError), _connect(forwarded):
+                pass
+
+    worker = threading.Thread(target=keep_connecting, daemon=True)
+    worker.start()
+    try:
+        own = Path("/proc/self/ns/net")
+        answers = {(forwards_into(ref, netns.path), forwards_into(ref, own)) for _ in range(300)}
+    finally:
+        stop.set()
+        worker.join(timeout=10)
+    assert answers == {(True, False)}
+
+
+def test_connection_closed_at_once_when_nothing_listens(forwarded_to_nothing: Forwarded) -> None:
     target = forwarded_to_nothing
-    started = time.monotonic()
     with socket.create_connection((target.address, target.port), timeout=5) as sock:
         with contextlib.suppress(OSError):
             sock.sendall(b"secret-payload")
         assert _closed_by_peer(sock)
-    assert time.monotonic() - started < 2.0
     log = target.log.read_text()
     assert "cannot reach 127.0.0.1:9" in log
+    assert "ConnectionRefusedError" in log  # refused at once, not given up after the connect timeout
     assert "secret-payload" not in log
 
 
