@@ -32,6 +32,10 @@ class Inventory:
     authorities: dict[str, AuthorityFile]
     sources: dict[str, SourceMap]
     files: dict[str, Path] = field(default_factory=dict)
+    #: Every authority loaded, also those a :meth:`select` left out. Read-only context for the
+    #: promises that cross authorities: a consumer's packet filter needs the address of the host that
+    #: serves it, whichever authority is being applied. ``None``: nothing was left out.
+    context: dict[str, AuthorityFile] | None = None
 
     @cached_property
     def hosts(self) -> list[Host]:
@@ -48,6 +52,10 @@ class Inventory:
     @cached_property
     def devices_by_name(self) -> dict[str, Device]:
         return {d.hostname: d for d in self.devices}
+
+    def authority_in_context(self, authority_id: str) -> AuthorityFile | None:
+        """The authority *authority_id* as loaded, in scope or not (for cross-authority lookups)."""
+        return (self.context if self.context is not None else self.authorities).get(authority_id)
 
     def source_of(self, authority: str) -> SourceMap:
         return self.sources[authority]
@@ -66,6 +74,7 @@ class Inventory:
             authorities={a: self.authorities[a] for a in wanted},
             sources={a: self.sources[a] for a in wanted},
             files={a: self.files[a] for a in wanted},
+            context=self.context if self.context is not None else self.authorities,
         )
 
 

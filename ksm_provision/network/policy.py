@@ -375,8 +375,8 @@ def _site_service_rules(facts: _Facts) -> Iterator[Rule]:
 
 
 def service_host(inventory: Inventory, service: SharedService) -> IPv4Address | None:
-    """The address of the server hosting *service*, if its authority is loaded."""
-    hosting = inventory.authorities.get(service.hosted_by.authority)
+    """The address of the server hosting *service*, if its authority is loaded (in scope or not)."""
+    hosting = inventory.authority_in_context(service.hosted_by.authority)
     if hosting is None:
         return None
     return next((s.address for s in hosting.servers if s.hostname == service.hosted_by.host), None)
