@@ -44,7 +44,7 @@ test: install ## The whole suite: unit, integration and lab tests (as CI runs it
 	@# unit and quick integration tests in parallel, then the lab tests in one process: they share
 	@# one lab twin and are CPU-bound Ansible work, so a second worker would only build a second lab
 	$(BIN)/pytest -n 2 -m "not lab" -p no:cacheprovider
-	$(BIN)/pytest -m lab -p no:cacheprovider
+	$(BIN)/pytest -m lab -p no:cacheprovider --durations=20
 
 test-fast: install ## Only the fast tier (no lab, no slow tests)
 	$(BIN)/pytest -m "not slow" -p no:cacheprovider
