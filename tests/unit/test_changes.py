@@ -391,6 +391,14 @@ def test_server_address_plans_the_server_and_the_routers_that_filter_for_it(repo
     assert not gateways(inventory, "schwerin") & set(scope.hosts)
 
 
+def test_a_shared_service_hosts_address_plans_the_routers_of_its_consumers_too(repo: Path) -> None:
+    # lup-pch-app01 serves Kfz-Zulassung to schwerin: schwerin's routers let its clients out to it
+    edit(repo, "inventories/lup.yml", "address: 10.41.8.40", "address: 10.41.8.41")
+    scope, inventory = scope_of(repo)
+    assert "lup-pch-app01" in scope.hosts
+    assert gateways(inventory, "lup") | gateways(inventory, "schwerin") <= set(scope.hosts)
+
+
 def test_consumed_services_plan_the_routers_of_user_and_hosting_authorities(repo: Path) -> None:
     edit(repo, "inventories/schwerin.yml", "consumes: [kfz, els]", "consumes: [els]")
     scope, inventory = scope_of(repo)

@@ -166,11 +166,21 @@ class AuthorityFileChanges:
 
     def _section_servers(self, section: str) -> None:
         self._host_section(section)
-        # servers are what the routers let clients reach (file, DHCP, log, Fachverfahren servers)
+        # servers are what the routers let clients reach (file, DHCP, log, Fachverfahren servers);
+        # a server hosting a shared Fachverfahren is also in the filters of its consumers' routers
         for d in diff_entries(self.old.data.get(section), self.new.data.get(section), "hostname", Server):
             if d.old is None or d.new is None or GATEWAY_SERVER_FIELDS & set(d.fields):
                 what = what_changed(d) if d.new is not None else "removed"
-                self._gateways(f"{entry_at(self.old, self.new, d, section)}: server {d.key} {what}")
+                reason = f"{entry_at(self.old, self.new, d, section)}: server {d.key} {what}"
+                self._gateways(reason, sorted({self.aid, *self._consumers_of_services_on(d.key)}))
+
+    def _consumers_of_services_on(self, hostname: str) -> set[str]:
+        return {
+            consumer
+            for service in self.c.inventory.provider.shared_services
+            if service.hosted_by.authority == self.aid and service.hosted_by.host == hostname
+            for consumer in service.consumers
+        }
 
     _section_client_ranges = _section_clients
 
