@@ -14,7 +14,7 @@ export KSM_LAB_DIR ?= /var/lib/ksm-provision/lab
 # Linux refuses 127.x:22 while a machine-wide sshd listens on 0.0.0.0:22: then the lab uses 2222.
 export KSM_LAB_SSH_PORT ?= $(shell ss -Hltn 'sport = :22' 2>/dev/null | grep -q . && echo 2222 || echo 22)
 
-.PHONY: help install deb-packages venv test test-fast lint bench demo demo-down clean
+.PHONY: help install deb-packages venv test test-fast lint bench demo demo-down clean collection
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  \033[1m%-12s\033[0m %s\n", $$1, $$2}'
@@ -61,6 +61,10 @@ bench: install ## Benchmarks (ratios against a baseline measured in the same run
 
 demo: install ## The main job: lab twin of the sample authorities, validated, planned, applied, verified
 	$(BIN)/python -m ksm_provision.demo
+
+collection: venv ## Build the Ansible collection ksm.provision into build/collections/ (+ a dev link tree)
+	$(BIN)/python -m ksm_provision.ansible_plugins.collection build --output build/collections
+	$(BIN)/python -m ksm_provision.ansible_plugins.collection link build/collections/dev
 
 demo-down: venv ## Tear the demo's lab twin down
 	$(BIN)/ksm lab down

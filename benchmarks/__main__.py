@@ -18,6 +18,7 @@ BENCHMARKS = {
     "hosts": ["benchmarks.bench_hosts"],
     "lab": ["benchmarks.bench_lab"],
     "twin": ["benchmarks.bench_twin"],
+    "pull": ["benchmarks.bench_pull"],
 }
 
 

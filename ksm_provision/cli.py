@@ -137,6 +137,11 @@ COMMANDS = {
         "prove_command",
         "Prove reachability and isolation in the lab twin: who reaches what, from inside its networks.",
     ),
+    "pull": LazyCommand(
+        "pull",
+        "pull_group",
+        "Pull mode: clients apply their own configuration with ansible-pull on a timer and report.",
+    ),
     "report": LazyCommand(
         "report",
         "report",

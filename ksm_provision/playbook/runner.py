@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ksm_provision.ansible_plugins.collection import link_collection
 from ksm_provision.digests import keyed_digest
 from ksm_provision.errors import KsmError
 from ksm_provision.hostkeys import host_key_args, run_known_hosts
@@ -38,12 +39,17 @@ class RunSettings:
 
 
 def ansible_cfg(
-    settings: RunSettings, control_dir: Path, known_hosts: Path | None = None, check_host_keys: bool = True
+    settings: RunSettings,
+    control_dir: Path,
+    known_hosts: Path | None = None,
+    check_host_keys: bool = True,
+    collections: Path | None = None,
 ) -> str:
     """ksm's Ansible settings: pipelining and ControlPersist on by default (1.6-2.5x faster).
 
     Host keys are checked strictly against *known_hosts* (the run's keys, taken from the managed
     files); only lab stand-ins whose keys the lab did not record run with *check_host_keys* off.
+    *collections* is the run's collections path holding ``ksm.provision`` (see :func:`link_collection`).
     """
     ssh_args = f"{host_key_args(known_hosts, check_host_keys)} -o LogLevel=ERROR"
     if settings.control_persist:
@@ -52,6 +58,7 @@ def ansible_cfg(
         [
             "[defaults]",
             f"roles_path = {roles_dir()}",
+            *([f"collections_path = {collections}"] if collections else []),
             f"forks = {settings.forks}",
             f"host_key_checking = {check_host_keys}",
             "interpreter_python = auto_silent",
@@ -231,8 +238,10 @@ def run_playbook(
         if host_keys:
             known_hosts = work / "known_hosts"
             known_hosts.write_text(host_keys, encoding="utf-8")
+        # site.yml names the roles by FQCN (ksm.provision.<role>): this run's collection is ksm's own
+        collections = link_collection(work / "collections")
         cfg.write_text(
-            ansible_cfg(settings, control_dir, known_hosts, check_host_keys=host_keys is not None),
+            ansible_cfg(settings, control_dir, known_hosts, host_keys is not None, collections),
             encoding="utf-8",
         )
         args = [arg for vault in vaults for arg in ("--vault-id", vault.cli_argument)]
@@ -244,7 +253,13 @@ def run_playbook(
             playbook=str(playbook(playbook_name)),
             inventory=str(hosts_file),
             cmdline=shlex.join(args),
-            envvars={"ANSIBLE_CONFIG": str(cfg), "PATH": _path_with_venv(), **settings.extra_env},
+            envvars={
+                "ANSIBLE_CONFIG": str(cfg),
+                # before any ksm.provision installed elsewhere: the run uses the files its plan hashed
+                "ANSIBLE_COLLECTIONS_PATH": str(collections),
+                "PATH": _path_with_venv(),
+                **settings.extra_env,
+            },
             limit=settings.limit,
             forks=settings.forks,
             quiet=True,

@@ -11,15 +11,16 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from ipaddress import IPv4Network
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from ksm_provision.inventory.hosts import Device, Host, HostKind
 from ksm_provision.inventory.inventory import Inventory
 from ksm_provision.inventory.models import AuthorityFile
 from ksm_provision.prove.model import ProofResult
+from ksm_provision.pull.status import ClientState, classify_all
 from ksm_provision.report.model import (
     AddressPlanUsage,
     AddressTotals,
@@ -34,6 +35,8 @@ from ksm_provision.report.model import (
     ProofCellInfo,
     ProofInfo,
     ProofTotals,
+    PullInfo,
+    PullTotals,
     Report,
     Scope,
     SharedServiceReport,
@@ -51,7 +54,11 @@ from ksm_provision.workflow.records import (
     DriftRecord,
     PlanRecord,
     ProofRecord,
+    PullEnrollment,
+    PullRunRecord,
     VerifyRecord,
+    load_pull_enrollment,
+    load_pull_runs,
     load_status,
     utc_now,
 )
@@ -73,6 +80,8 @@ class StateRecords:
     drift: Mapping[str, DriftRecord] = field(default_factory=dict)
     plans: Mapping[str, PlanRecord] = field(default_factory=dict)
     proof: Mapping[str, ProofRecord] = field(default_factory=dict)
+    pull: Mapping[str, PullEnrollment] = field(default_factory=dict)
+    pull_runs: Mapping[str, Mapping[str, PullRunRecord]] = field(default_factory=dict)
 
 
 def with_utc_time(record: R) -> R:
@@ -113,6 +122,43 @@ def load_state(base: Path, authorities: Iterable[str]) -> StateRecords:
         drift=own_status(DriftRecord, base, ids),
         plans=own_status(PlanRecord, base, ids),
         proof=own_status(ProofRecord, base, ids),
+        **pull_state(base, ids),
+    )
+
+
+def pull_state(base: Path, authorities: Iterable[str]) -> dict[str, Any]:
+    """The pull enrollments and client runs of *authorities* (each read from its own directory)."""
+    enrollments: dict[str, PullEnrollment] = {}
+    runs: dict[str, Mapping[str, PullRunRecord]] = {}
+    for aid in authorities:
+        enrollment = load_pull_enrollment(aid, base)
+        if enrollment is not None:
+            enrollments[aid] = enrollment
+            runs[aid] = load_pull_runs(aid, base)
+    return {"pull": enrollments, "pull_runs": runs}
+
+
+def pull_info(
+    enrollment: PullEnrollment | None, runs: Mapping[str, PullRunRecord], names: frozenset[str], now: datetime
+) -> PullInfo | None:
+    """Current / stale / failing over the enrolled clients that belong to the authority."""
+    if enrollment is None:
+        return None
+    hosts = own_names(enrollment.hosts, names)
+    statuses = classify_all(hosts, runs, now, timedelta(hours=enrollment.stale_after_hours))
+    by_state = {state: [s.host for s in statuses if s.state is state] for state in ClientState}
+    records = [s.record for s in statuses if s.record is not None]
+    return PullInfo(
+        stale_after_hours=enrollment.stale_after_hours,
+        commit=enrollment.commit,
+        enrolled=len(statuses),
+        current=len(by_state[ClientState.CURRENT]),
+        stale=len(by_state[ClientState.STALE]),
+        failing=len(by_state[ClientState.FAILING]),
+        behind=sum(1 for r in records if enrollment.commit and r.commit != enrollment.commit),
+        latest_run=max((r.received for r in records), default=None),
+        stale_hosts=by_state[ClientState.STALE],
+        failing_hosts=by_state[ClientState.FAILING],
     )
 
 
@@ -436,7 +482,12 @@ def profile_descriptions(inventory: Inventory, authorities: Iterable[AuthorityRe
 
 
 def authority_report(
-    inventory: Inventory, aid: str, hosts: list[Host], devices: list[Device], state: StateRecords
+    inventory: Inventory,
+    aid: str,
+    hosts: list[Host],
+    devices: list[Device],
+    state: StateRecords,
+    now: datetime | None = None,
 ) -> AuthorityReport:
     """One authority's figures from its own *hosts*, *devices* and records."""
     authority = inventory.authorities[aid]
@@ -456,6 +507,7 @@ def authority_report(
         verification=verify_info(state.verify.get(aid)),
         open_changes=open_changes(state.plans.get(aid), applies, names),
         proof=proof_info(state.proof.get(aid), aid, frozenset(inventory.authorities), shown_files(inventory)),
+        pull=pull_info(state.pull.get(aid), state.pull_runs.get(aid, {}), names, now or utc_now()),
     )
 
 
@@ -471,6 +523,7 @@ def totals_of(inventory: Inventory, authorities: list[AuthorityReport]) -> Total
     verifies = [a.verification for a in authorities if a.verification is not None]
     pending = [a.open_changes for a in authorities if a.open_changes is not None]
     proofs = [a.proof for a in authorities if a.proof is not None]
+    pulls = [a.pull for a in authorities if a.pull is not None]
     checks = sum(v.checks for v in verifies)
     failed_checks = sum(v.failed for v in verifies)
     return Totals(
@@ -507,6 +560,13 @@ def totals_of(inventory: Inventory, authorities: list[AuthorityReport]) -> Total
             errors=sum(p.errors for p in proofs),
             not_in_twin=sum(p.not_in_twin for p in proofs),
         ),
+        pull=PullTotals(
+            authorities_with_data=len(pulls),
+            enrolled=sum(p.enrolled for p in pulls),
+            current=sum(p.current for p in pulls),
+            stale=sum(p.stale for p in pulls),
+            failing=sum(p.failing for p in pulls),
+        ),
     )
 
 
@@ -521,7 +581,8 @@ def build_report(
     for device in inventory.devices:
         devices[device.authority].append(device)
     authorities = [
-        authority_report(inventory, aid, hosts[aid], devices[aid], state) for aid in inventory.authorities
+        authority_report(inventory, aid, hosts[aid], devices[aid], state, generated_at)
+        for aid in inventory.authorities
     ]
     return Report(
         generated_at=generated_at,

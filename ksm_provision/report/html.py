@@ -24,6 +24,7 @@ from ksm_provision.report.model import (
     DriftInfo,
     OpenChanges,
     ProofInfo,
+    PullInfo,
     Report,
     SharedServiceReport,
     VerifyInfo,
@@ -123,6 +124,19 @@ def proof_badge(info: ProofInfo | None) -> Badge:
     if failing:
         return Badge(labels.plural(failing, "Abweichung", "Abweichungen"), "bad")
     return Badge("nichts geprüft", "warn")
+
+
+def pull_badge(info: PullInfo) -> Badge:
+    """Pull-mode clients: all current, some stale, or some failing.
+
+    >>> pull_badge(PullInfo(stale_after_hours=24, commit=None, enrolled=2, current=2, stale=0, failing=0,
+    ...     behind=0, latest_run=None, stale_hosts=[], failing_hosts=[])).text
+    '2 von 2 aktuell'
+    """
+    text = f"{labels.number(info.current)} von {labels.number(info.enrolled)} aktuell"
+    if info.failing:
+        return Badge(text, "bad")
+    return Badge(text, "warn" if info.stale else "ok")
 
 
 # --------------------------------------------------------------------------- tables
@@ -250,6 +264,7 @@ def _template() -> Template:
         verify_badge=verify_badge,
         open_changes_badge=open_changes_badge,
         proof_badge=proof_badge,
+        pull_badge=pull_badge,
         site_rows=site_rows,
         site_names_of=site_names_of,
         counts_chart=counts_chart,

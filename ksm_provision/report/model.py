@@ -4,9 +4,9 @@
 within a major ``schema_version``; renaming or removing a key raises the major version.
 Missing status records ("keine Daten") are ``null``, never invented zeros.
 
-Top level (``schema_version`` ``"1.1"``; 1.1 added ``proof``)::
+Top level (``schema_version`` ``"1.2"``; 1.1 added ``proof``, 1.2 ``pull``)::
 
-    schema_version   "1.1"
+    schema_version   "1.2"
     generated_at     ISO 8601 time (UTC) the report was built
     provider         name of the service provider
     scope            {authorities: [ids in the report], filtered: true when --authority was given}
@@ -30,6 +30,10 @@ Counting rules:
 - Proof ("Nachweis", ``ksm prove``): an authority shows only cells whose source is its own network;
   a destination of an authority outside the scope is shown without host, address or detail, and
   ``defined_by`` keeps only lines of files in the scope (and of the provider file).
+- Pull mode (``ksm pull``): per authority its enrolled clients, each ``current`` (a run within the
+  authority's ``stale_after_hours``, nothing failed), ``stale`` (no run within it, or never) or
+  ``failing`` (the last run, within it, failed); staleness counts from when the collector received
+  the record. ``null`` when the authority has no pull clients.
 """
 
 from __future__ import annotations
@@ -39,7 +43,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-SCHEMA_VERSION = "1.1"
+SCHEMA_VERSION = "1.2"
 
 ApplyOutcome = Literal[
     "success", "failed", "failed_untouched", "failed_state_unknown", "rolled_back", "refused"
@@ -194,6 +198,21 @@ class ProofInfo(ReportModel):
     failing: list[ProofCellInfo] = Field(description="the cells that did not hold")
 
 
+class PullInfo(ReportModel):
+    """The authority's clients in pull mode (``ksm pull enable``) and how their last runs went."""
+
+    stale_after_hours: float
+    commit: str | None = Field(description="the pull repository's published commit")
+    enrolled: int
+    current: int
+    stale: int
+    failing: int
+    behind: int = Field(description="clients whose last run applied another commit than the published one")
+    latest_run: datetime | None
+    stale_hosts: list[str]
+    failing_hosts: list[str]
+
+
 # --------------------------------------------------------------------------- per authority
 
 
@@ -210,6 +229,7 @@ class AuthorityReport(ReportModel):
     verification: VerifyInfo | None
     open_changes: OpenChanges | None = Field(description="null when no plan is pending")
     proof: ProofInfo | None = Field(default=None, description="last `ksm prove`; null = keine Daten")
+    pull: PullInfo | None = Field(default=None, description="pull-mode clients; null = none enrolled")
 
 
 # --------------------------------------------------------------------------- totals
@@ -251,6 +271,14 @@ class ProofTotals(ReportModel):
     not_in_twin: int
 
 
+class PullTotals(ReportModel):
+    authorities_with_data: int = 0
+    enrolled: int = 0
+    current: int = 0
+    stale: int = 0
+    failing: int = 0
+
+
 class Totals(ReportModel):
     authorities: int
     estate: Estate
@@ -260,6 +288,7 @@ class Totals(ReportModel):
     verification: VerifyTotals
     open_changes: OpenChangesTotals
     proof: ProofTotals
+    pull: PullTotals = Field(default_factory=PullTotals)
 
 
 # --------------------------------------------------------------------------- shared services

@@ -170,12 +170,42 @@ def proof_failures(report: Report) -> list[Text]:
     return lines
 
 
+def pull_table(report: Report) -> Table | None:
+    """Pull-mode clients per authority (``ksm pull``): current, stale, failing; None without any."""
+    if not any(a.pull for a in report.authorities):
+        return None
+    table = Table(
+        title="Pull-Modus: Arbeitsplätze", title_justify="left", header_style="bold", box=box.SIMPLE_HEAD
+    )
+    for heading in ("Behörde", "Clients", "aktuell", "veraltet", "fehlerhaft", "letzter Lauf"):
+        table.add_column(heading, justify="left" if heading in ("Behörde", "letzter Lauf") else "right")
+    for authority in report.authorities:
+        info = authority.pull
+        if info is None:
+            continue
+        table.add_row(
+            text(authority.id),
+            labels.number(info.enrolled),
+            Text(labels.number(info.current), style=_STYLES["ok"] if info.current == info.enrolled else ""),
+            Text(labels.number(info.stale), style=_STYLES["warn"] if info.stale else ""),
+            Text(labels.number(info.failing), style=_STYLES["bad"] if info.failing else ""),
+            f"{info.latest_run:%d.%m.%Y %H:%M}" if info.latest_run else labels.NO_DATA,
+        )
+    return table
+
+
 def summary(report: Report) -> Group:
     """Estate and status per authority with totals, and a line on the shared services."""
     services = [
         f"{s.name} (betrieben von {s.hosted_by})" if s.hosted_by else s.name for s in report.shared_services
     ]
     footer = text(f"Gemeinsame Fachverfahren: {', '.join(services) or 'keine'}", style="dim")
+    pull = pull_table(report)
     return Group(
-        estate_table(report), status_table(report), proof_table(report), *proof_failures(report), footer
+        estate_table(report),
+        status_table(report),
+        proof_table(report),
+        *proof_failures(report),
+        *([pull] if pull is not None else []),
+        footer,
     )

@@ -142,3 +142,86 @@ def load_status(kind: type[R], authority: str, base: Path | None = None) -> R | 
 
 def clear_status(kind: type[Record], authority: str, base: Path | None = None) -> None:
     ((base or state_dir()) / _KIND_DIRS[kind] / f"{authority}.json").unlink(missing_ok=True)
+
+
+# --------------------------------------------------------------------------- pull mode (ksm pull)
+#
+# ``pull/<authority>/enrollment.json``: the :class:`PullEnrollment` (which clients pull, how often)
+# ``pull/<authority>/runs/<host>.json``: each client's last :class:`PullRunRecord`, written only by
+# the collector (``ksm pull serve``) for the client that authenticated as that host.
+
+PULL_DIR = "pull"
+
+
+class PullEnrollment(Record):
+    """The clients of one authority that apply their configuration themselves (``ksm pull enable``)."""
+
+    authority: str
+    time: datetime
+    target: str
+    server_url: str
+    hosts: list[str] = Field(default_factory=list)
+    interval_minutes: int
+    stale_after_hours: float
+    #: The commit of the authority's pull repository published with this enrollment (latest publish).
+    commit: str | None = None
+
+
+class PullRunRecord(Record):
+    """One client's last pull run as the collector received it (names and counts only)."""
+
+    authority: str
+    host: str
+    commit: str
+    changed: int
+    failed: int
+    unreachable: int = 0
+    ok: int = 0
+    rc: int
+    duration_s: float
+    #: The client's own clock (shown, never trusted for staleness).
+    finished: datetime
+    #: The collector's clock when the record arrived: staleness is measured from here.
+    received: datetime
+
+
+def pull_dir(authority: str, base: Path | None = None) -> Path:
+    return (base or state_dir()) / PULL_DIR / authority
+
+
+def save_pull_enrollment(record: PullEnrollment, base: Path | None = None) -> Path:
+    path = pull_dir(record.authority, base) / "enrollment.json"
+    write_atomic(path, record.model_dump_json(indent=2) + "\n", mode=0o600)
+    return path
+
+
+def load_pull_enrollment(authority: str, base: Path | None = None) -> PullEnrollment | None:
+    try:
+        record = PullEnrollment.model_validate_json(
+            (pull_dir(authority, base) / "enrollment.json").read_text(encoding="utf-8")
+        )
+    except (FileNotFoundError, ValidationError):
+        return None
+    return record if record.authority == authority else None
+
+
+def save_pull_run(record: PullRunRecord, base: Path | None = None) -> Path:
+    path = pull_dir(record.authority, base) / "runs" / f"{record.host}.json"
+    write_atomic(path, record.model_dump_json(indent=2) + "\n", mode=0o600)
+    return path
+
+
+def load_pull_runs(authority: str, base: Path | None = None) -> dict[str, PullRunRecord]:
+    """The last run of each client of *authority* (records of another authority are ignored)."""
+    runs: dict[str, PullRunRecord] = {}
+    directory = pull_dir(authority, base) / "runs"
+    if not directory.is_dir():
+        return runs
+    for path in sorted(directory.glob("*.json")):
+        try:
+            record = PullRunRecord.model_validate_json(path.read_text(encoding="utf-8"))
+        except (OSError, ValidationError):
+            continue
+        if record.authority == authority and path.stem == record.host:
+            runs[record.host] = record
+    return runs

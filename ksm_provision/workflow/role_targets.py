@@ -22,6 +22,8 @@ _ROLE_MODULES = {
     "ansible.builtin.include_role",
 }
 _TASK_LISTS = ("pre_tasks", "tasks", "post_tasks", "handlers")
+#: The playbooks name ksm's roles by FQCN (``ksm.provision.base``); roles/ holds them as ``base``.
+_COLLECTION_PREFIX = "ksm.provision."
 _BLOCK_LISTS = ("block", "rescue", "always")
 
 
@@ -41,6 +43,15 @@ def _load(path: Path) -> Any:
         return None
 
 
+def role_name(name: str) -> str:
+    """The directory name below roles/ of a role as a playbook names it.
+
+    >>> role_name("ksm.provision.dhcp"), role_name("dhcp")
+    ('dhcp', 'dhcp')
+    """
+    return name.removeprefix(_COLLECTION_PREFIX)
+
+
 def _task_roles(tasks: Any) -> Iterator[str]:
     if not isinstance(tasks, list):
         return
@@ -52,17 +63,17 @@ def _task_roles(tasks: Any) -> Iterator[str]:
         for module in _ROLE_MODULES & task.keys():
             args = task[module]
             if isinstance(args, dict) and isinstance(args.get("name"), str):
-                yield args["name"]
+                yield role_name(args["name"])
 
 
 def _play_roles(play: dict[str, Any]) -> Iterator[str]:
     for entry in play.get("roles") or []:
         if isinstance(entry, str):
-            yield entry
+            yield role_name(entry)
         elif isinstance(entry, dict):
             name = entry.get("role", entry.get("name"))
             if isinstance(name, str):
-                yield name
+                yield role_name(name)
     for key in _TASK_LISTS:
         yield from _task_roles(play.get(key))
 
@@ -92,7 +103,7 @@ def role_dependencies(roles_dir: Path, role: str) -> list[str]:
     for dep in deps or []:
         name = dep.get("role", dep.get("name")) if isinstance(dep, dict) else dep
         if isinstance(name, str):
-            names.append(name)
+            names.append(role_name(name))
     return names
 
 

@@ -352,7 +352,8 @@ GOLDEN_STRUCTURE: dict[str, list[str]] = {
     "totals.verification": words("authorities_with_data checks failed pass_rate"),
     "totals.open_changes": words("authorities_pending changes_pending"),
     "totals.proof": words("authorities_with_data passed_authorities cells ok mismatch errors not_in_twin"),
-    "authorities[]": words("id name ags applies"),
+    "totals.pull": words("authorities_with_data enrolled current stale failing"),
+    "authorities[]": words("id name ags applies pull"),  # pull: null without pull clients (test_pull.py)
     "authorities[].sites[]": words("id name shared_site"),
     **{f"authorities[].estate.{kind}": TALLY for kind in ("clients", "servers", "devices")},
     "authorities[].address_plan": words("block block_size allocated allocation used usable"),
@@ -393,7 +394,7 @@ def key_paths(value: Any, prefix: str = "") -> set[str]:
 
 def test_json_structure_is_stable(report: Report) -> None:
     data = json.loads(report.model_dump_json())
-    assert data["schema_version"] == "1.1"
+    assert data["schema_version"] == "1.2"
     paths = key_paths(data)
     paths = {p for p in paths if not any(q.startswith(p + ".") for q in paths)}  # a null object in one item
     assert sorted(paths) == sorted(GOLDEN_KEYS), "a key changed: raise schema_version and update"
