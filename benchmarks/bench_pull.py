@@ -186,7 +186,7 @@ def main() -> None:
         clients = clients_of(lab)
         if on_client(lab, clients[0], "command -v ansible-pull").returncode != 0:
             raise SystemExit(
-                "the lab image lacks ansible-pull: add git and ansible-core to lab/rootfs.py PACKAGES"
+                "the lab image lacks ansible-pull: see CHROOT_PACKAGES in ksm_provision/lab/rootfs.py"
             )
         n = len(clients)
         try:

@@ -25,7 +25,7 @@ from ksm_provision.lab import system
 SUITE = "bookworm"
 DEFAULT_CACHE = Path("/var/cache/ksm-provision")
 #: Bump when the post-debootstrap steps change, so cached trees are rebuilt.
-RECIPE_VERSION = 4
+RECIPE_VERSION = 5
 #: What the Ansible roles install with ``state=present``: baked in so applies stay offline and fast.
 PACKAGES: tuple[str, ...] = (
     "systemd",
@@ -51,6 +51,12 @@ PACKAGES: tuple[str, ...] = (
     "less",
 )
 LOCALES: tuple[str, ...] = ("de_DE.UTF-8 UTF-8", "en_US.UTF-8 UTF-8")
+#: Installed with apt-get inside the chroot after debootstrap (whose resolver cannot take
+#: ``--include=ansible-core``): what a pull-mode client runs (``ansible-pull`` clones with git).
+CHROOT_PACKAGES: tuple[str, ...] = ("git", "ansible-core")
+#: apt-get in the chroot asks no questions; :data:`_POLICY_RC_D` keeps it from starting services.
+_APT_ENV = {"DEBIAN_FRONTEND": "noninteractive", "LC_ALL": "C.UTF-8"}
+_POLICY_RC_D = "#!/bin/sh\n# ksm-provision lab image build: start no service in the chroot\nexit 101\n"
 APT_SOURCES_LIST = Path("/etc/apt/sources.list")
 APT_SOURCES_DIR = Path("/etc/apt/sources.list.d")
 
@@ -69,7 +75,13 @@ def _stamp_path(rootfs: Path) -> Path:
 
 
 def _wanted_stamp(packages: tuple[str, ...]) -> dict[str, object]:
-    return {"suite": SUITE, "packages": sorted(packages), "locales": list(LOCALES), "recipe": RECIPE_VERSION}
+    return {
+        "suite": SUITE,
+        "packages": sorted(packages),
+        "chroot_packages": sorted(CHROOT_PACKAGES),
+        "locales": list(LOCALES),
+        "recipe": RECIPE_VERSION,
+    }
 
 
 # --------------------------------------------------------------------------- mirror
@@ -214,9 +226,42 @@ ExecStart=!/usr/sbin/chronyd $DAEMON_OPTS -x
 """
 
 
+def _chroot_apt_install(tree: Path, packages: tuple[str, ...]) -> None:
+    """``apt-get update`` and ``apt-get install`` of *packages* inside *tree*.
+
+    debootstrap leaves the tree's ``/etc/apt/sources.list`` naming the mirror it built from (and the
+    machine's ``/etc/resolv.conf``), but its package lists under names apt does not read: an update
+    comes first. As during debootstrap, a ``policy-rc.d`` keeps maintainer scripts from starting
+    services on this machine while the packages are installed.
+    """
+    if not packages:
+        return
+    env = {**os.environ, **_APT_ENV}
+    root = str(tree)
+    policy = tree / "usr/sbin/policy-rc.d"
+    ours = not policy.exists()
+    if ours:
+        policy.parent.mkdir(parents=True, exist_ok=True)
+        policy.write_text(_POLICY_RC_D)
+        policy.chmod(0o755)
+    try:
+        system.run(["chroot", root, "apt-get", "update"], timeout=600, env=env)
+        system.run(
+            ["chroot", root, "apt-get", "install", "-y", "--no-install-recommends", *packages],
+            timeout=1800,
+            env=env,
+        )
+        system.run(["chroot", root, "apt-get", "clean"], timeout=120, env=env)
+    finally:
+        if ours:
+            policy.unlink(missing_ok=True)
+
+
 def _post_install(tree: Path) -> None:
-    """Steps after debootstrap: locales, no shared SSH host keys, the services a lab host boots
-    with (see :data:`ROLE_SERVICES`, :data:`IDLE_UNITS`, :data:`MASKED_UNITS`), no package cache."""
+    """Steps after debootstrap: :data:`CHROOT_PACKAGES`, locales, no shared SSH host keys, the
+    services a lab host boots with (see :data:`ROLE_SERVICES`, :data:`IDLE_UNITS`,
+    :data:`MASKED_UNITS`), no package cache or package lists."""
+    _chroot_apt_install(tree, CHROOT_PACKAGES)
     locale_gen = tree / "etc/locale.gen"
     if (tree / "usr/sbin/locale-gen").exists():
         locale_gen.write_text("".join(f"{entry}\n" for entry in LOCALES))
@@ -235,8 +280,10 @@ def _post_install(tree: Path) -> None:
     (tree / "etc/hostname").unlink(missing_ok=True)
     for deb in (tree / "var/cache/apt/archives").glob("*.deb"):
         deb.unlink()
-    for lists in (tree / "var/lib/apt/lists").glob("*_Packages"):
-        lists.unlink()
+    # the lists debootstrap left and those apt-get update fetched (not the lock, not partial/)
+    for lists in (tree / "var/lib/apt/lists").glob("*_*"):
+        if lists.is_file():
+            lists.unlink()
 
 
 def ensure_rootfs(

@@ -49,8 +49,8 @@ def pull_clients(lab_twin: LabTwin) -> Iterator[list[str]]:
     probe = on_host(lab, clients[0], "command -v ansible-pull git", timeout=60)
     if probe.returncode != 0:
         pytest.fail(
-            "the lab image has no ansible-pull/git: add 'git' and 'ansible-core' to PACKAGES in "
-            "ksm_provision/lab/rootfs.py (the cached image is rebuilt on the next `ksm lab up`)"
+            "the lab image has no ansible-pull/git: CHROOT_PACKAGES in ksm_provision/lab/rootfs.py "
+            "must name 'git' and 'ansible-core' (the cached image is rebuilt on the next `ksm lab up`)"
         )
     try:
         yield clients
