@@ -21,12 +21,13 @@ from ksm_provision.commands.common import (
     pass_context,
     print_json,
 )
-from ksm_provision.errors import EXIT_FAILURE
+from ksm_provision.errors import EXIT_FAILURE, LabError
 from ksm_provision.lab import rootfs, topology
 from ksm_provision.lab.config import LabConfig
 from ksm_provision.lab.manager import Lab, LabStatus
 from ksm_provision.lab.planner import DEFAULT_HOSTS_PER_AUTHORITY, plan_lab
 from ksm_provision.lab.state import NodeKind
+from ksm_provision.pull import lab as pull_lab
 
 lab_dir_option = click.option(
     "--lab-dir",
@@ -138,8 +139,23 @@ def status(lab_dir: Path | None, as_json: bool) -> None:
 def down(lab_dir: Path | None, as_json: bool) -> None:
     """Remove the lab: every process, mount, namespace, user and file it created."""
     lab = _lab(lab_dir)
+    # first what `ksm pull enable --target lab` started beside the lab (its forwarders hold the
+    # clients' namespaces open); nothing to do when pull mode never ran in this lab
+    pull_problem = _stop_pull(lab.config)
     removed = lab.down()
     if as_json:
         print_json({"lab_dir": str(lab.config.lab_dir), "removed": list(removed)})
     else:
         echo(f"removed {len(removed)} lab nodes from {lab.config.lab_dir}")
+    if pull_problem is not None:
+        echo(f"error: {pull_problem}", err=True)
+        raise click.exceptions.Exit(EXIT_FAILURE)
+
+
+def _stop_pull(config: LabConfig) -> str | None:
+    """Stop the lab's pull server and reverse forwarders; what went wrong, or None."""
+    try:
+        pull_lab.stop(config)
+    except (LabError, OSError) as exc:  # the lab still comes down; the exit code tells
+        return f"could not stop the lab's pull-mode processes: {exc}"
+    return None
