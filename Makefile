@@ -14,7 +14,7 @@ export KSM_LAB_DIR ?= /var/lib/ksm-provision/lab
 # Linux refuses 127.x:22 while a machine-wide sshd listens on 0.0.0.0:22: then the lab uses 2222.
 export KSM_LAB_SSH_PORT ?= $(shell ss -Hltn 'sport = :22' 2>/dev/null | grep -q . && echo 2222 || echo 22)
 
-.PHONY: help install deb-packages venv test test-fast lint bench demo demo-down clean collection
+.PHONY: help install deb-packages venv test test-fast lint bench demo demo-down clean collection collection-dev
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  \033[1m%-12s\033[0m %s\n", $$1, $$2}'
@@ -49,7 +49,7 @@ test: install ## The whole suite: unit, integration and lab tests (as CI runs it
 test-fast: install ## Only the fast tier (no lab, no slow tests)
 	$(BIN)/pytest -m "not slow" -p no:cacheprovider
 
-lint: venv ## ruff + mypy + ansible-lint (production profile) + yamllint
+lint: venv collection-dev ## ruff + mypy + ansible-lint (production profile) + yamllint
 	$(BIN)/ruff check ksm_provision tools/switchsim tests benchmarks setup.py
 	$(BIN)/ruff format --check ksm_provision tools/switchsim setup.py
 	$(BIN)/mypy  # ksm_provision and tools/switchsim/ksm_switchsim (pyproject.toml [tool.mypy] files)
@@ -62,8 +62,11 @@ bench: install ## Benchmarks (ratios against a baseline measured in the same run
 demo: install ## The main job: lab twin of the sample authorities, validated, planned, applied, verified
 	$(BIN)/python -m ksm_provision.demo
 
-collection: venv ## Build the Ansible collection ksm.provision into build/collections/ (+ a dev link tree)
+collection: venv collection-dev ## Build the Ansible collection ksm.provision into build/collections/ (+ a dev link tree)
 	$(BIN)/python -m ksm_provision.ansible_plugins.collection build --output build/collections
+
+# site.yml names the roles ksm.provision.<role>: ansible.cfg finds them in this link tree (also ansible-lint)
+collection-dev: venv
 	$(BIN)/python -m ksm_provision.ansible_plugins.collection link build/collections/dev
 
 demo-down: venv ## Tear the demo's lab twin down
