@@ -1,9 +1,13 @@
 """The ``ksm`` command line: a thin layer that parses options, calls the pipeline and maps errors.
 
-Exit codes (also shown by ``ksm --help``):
-  0  success
-  1  invalid input or a failed run (the message names file:line and a fix)
-  2  usage error; for ``plan --detailed-exitcode`` and ``drift``: changes pending
+Exit codes (also shown by ``ksm --help``; constants in :mod:`ksm_provision.errors`):
+  0    success
+  1    invalid input or a failed run (the message names file:line and a fix)
+  2    ``plan --detailed-exitcode`` and ``drift`` ran and found changes pending (drift); only they
+       end in 2, so CI can allow exactly this code (terraform's ``-detailed-exitcode`` convention)
+  64   usage error (``EX_USAGE`` of sysexits.h): a bad option or argument, a missing command (``ksm``
+       alone shows the help on stderr), an unknown authority or host
+  130  interrupted (Ctrl-C)
 """
 
 from __future__ import annotations
@@ -19,13 +23,16 @@ from click.shell_completion import CompletionItem
 
 from ksm_provision import __version__
 from ksm_provision.commands import common
-from ksm_provision.errors import EXIT_FAILURE, EXIT_USAGE, KsmError
+from ksm_provision.errors import EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, KsmError
 
 EPILOG = """\b
 Exit codes:
-  0  success
-  1  invalid input or a failed run (messages name FILE:LINE and a fix)
-  2  usage error; with plan --detailed-exitcode and drift: changes pending
+  0    success
+  1    invalid input or a failed run (messages name FILE:LINE and a fix)
+  2    changes pending: plan --detailed-exitcode and drift found differences
+  64   usage error: bad option or argument, missing command, unknown authority
+  130  interrupted
+
 \b
 Environment:
   KSM_INVENTORY   inventory directory (default: ./inventories)
@@ -215,6 +222,8 @@ def main(argv: list[str] | None = None) -> None:
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except click.ClickException as exc:
+        # Click's usage errors (its own code is 2) end in EXIT_USAGE, so that 2 means only "changes
+        # pending"; `ksm` or `ksm render` alone is one too: Click shows the help on stderr.
         shown = io.StringIO()  # the message quotes what the user typed: shown, never interpreted
         exc.show(file=shown)
         _error(shown.getvalue().rstrip("\n"))
@@ -231,13 +240,13 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(EXIT_FAILURE)
     except KeyboardInterrupt:
         click.echo("Interrupted.", err=True)
-        sys.exit(130)
+        sys.exit(EXIT_INTERRUPTED)
     except Exception as exc:  # an internal bug: short message unless debugging
         if os.environ.get("KSM_DEBUG"):
             raise
         _error(f"internal error: {type(exc).__name__}: {exc} — rerun with KSM_DEBUG=1 and report it")
         sys.exit(EXIT_FAILURE)
-    sys.exit(result if isinstance(result, int) else 0)
+    sys.exit(result if isinstance(result, int) else EXIT_OK)
 
 
 def _error(message: str) -> None:

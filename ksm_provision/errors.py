@@ -11,9 +11,14 @@ from pathlib import Path
 
 EXIT_OK = 0
 EXIT_FAILURE = 1
-EXIT_USAGE = 2
-#: ``plan --detailed-exitcode`` and ``drift``: the run worked and found changes pending.
+#: ``plan --detailed-exitcode`` and ``drift``: the run worked and found changes pending (terraform's
+#: ``-detailed-exitcode`` convention). Nothing else ends in 2, so CI may allow exactly this code.
 EXIT_CHANGES_PENDING = 2
+#: The command line was wrong (bad option, missing argument or subcommand, unknown authority):
+#: ``EX_USAGE`` of sysexits.h, apart from 2 so that a broken call never passes for "changes pending".
+EXIT_USAGE = 64
+#: Interrupted by Ctrl-C (128 + SIGINT, as a shell reports it).
+EXIT_INTERRUPTED = 130
 
 
 @dataclass(frozen=True, order=True)

@@ -253,4 +253,4 @@ def test_lock_commands(state: Path) -> None:
         text=True,
         env=env,
     )
-    assert again.returncode == 2 and f"no lock '{info.id}'" in again.stderr
+    assert again.returncode == 64 and f"no lock '{info.id}'" in again.stderr

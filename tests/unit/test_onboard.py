@@ -195,7 +195,7 @@ def test_bad_arguments_are_usage_errors(
     inventory_copy: Path, capsys: pytest.CaptureFixture[str], argv: list[str], message: str
 ) -> None:
     code, out, err = run(["--inventory", str(inventory_copy), *argv], capsys)
-    assert code == 2
+    assert code == 64
     assert message in err
     assert "Traceback" not in out + err
     assert not (inventory_copy / "neu.yml").exists()

@@ -274,7 +274,7 @@ def test_usage_error_quoting_an_argument_is_visible(capsys: pytest.CaptureFixtur
     with pytest.raises(SystemExit) as exit_info:
         main(["no-such\x1b[2Jcommand"])
     err = capsys.readouterr().err
-    assert exit_info.value.code == 2
+    assert exit_info.value.code == 64
     assert_no_raw_control(err)
     assert "no-such\\x1b[2Jcommand" in err
 

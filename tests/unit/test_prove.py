@@ -382,7 +382,7 @@ def test_json_is_the_full_result(cli: dict[str, Any]) -> None:
 
 def test_only_the_lab_can_be_proven(cli: dict[str, Any]) -> None:
     result = invoke("--all")
-    assert isinstance(result.exception, UsageError) and result.exception.exit_code == 2
+    assert isinstance(result.exception, UsageError) and result.exception.exit_code == 64
     assert "out of scope" in str(result.exception)
 
 

@@ -177,4 +177,4 @@ def test_unknown_authority_is_a_usage_error_even_when_a_file_is_broken(
 ) -> None:
     (inv / "bb.yml").write_text("sites: [\n", encoding="utf-8")
     code, _, err = validate(capsys, "--authority", "nowhere")
-    assert code == 2 and "unknown authority 'nowhere'" in err
+    assert code == 64 and "unknown authority 'nowhere'" in err
