@@ -23,6 +23,7 @@ from ksm_provision.targets import Target
 
 if TYPE_CHECKING:
     from rich.console import Console
+    from rich.table import Table
 
     from ksm_provision.inventory.inventory import Inventory
 
@@ -177,9 +178,21 @@ def parse_vault_files(values: tuple[str, ...]) -> dict[str, Path]:
 # --------------------------------------------------------------------------- output
 
 
+#: The width of a console whose stream is not a terminal: rows are never cut or wrapped there.
+PIPED_WIDTH = 100_000
+
+
+def _is_tty(stream: object) -> bool:
+    isatty = getattr(stream, "isatty", None)
+    try:
+        return bool(isatty is not None and isatty())
+    except (OSError, ValueError):  # a closed or detached stream
+        return False
+
+
 @functools.cache
 def _safe_console_class() -> type[Console]:
-    from rich.console import Console
+    from rich.console import Console, ConsoleOptions
     from rich.text import Text
 
     from ksm_provision.terminal import visible
@@ -189,10 +202,24 @@ def _safe_console_class() -> type[Console]:
 
         Styled output is built from :class:`rich.text.Text` (see :mod:`ksm_provision.terminal`), so
         a host, authority or diff containing ``[/]`` or an escape sequence prints as what it is.
+
+        Written to a pipe or a file (the stream is no tty, whatever FORCE_COLOR says), every table
+        stays whole for grep and awk: no width limit, so no cell is cut or wrapped, and box lines in
+        plain ASCII.
         """
 
         def __init__(self, *, stderr: bool = False) -> None:
             super().__init__(stderr=stderr, markup=False, emoji=False, highlight=False, soft_wrap=True)
+            self.piped = not _is_tty(self.file)
+            if self.piped:
+                self.size = (PIPED_WIDTH, 25)
+
+        @property
+        def options(self) -> ConsoleOptions:
+            options = super().options
+            if self.piped:
+                options.encoding = "ascii"  # rich then draws tables, rules and trees in ASCII
+            return options
 
         def render_str(self, text: str, **kwargs: Any) -> Text:
             # every plain string printed, in a table cell, title or caption passes here
@@ -202,8 +229,27 @@ def _safe_console_class() -> type[Console]:
 
 
 def console(stderr: bool = False) -> Console:
-    """The console of every command: markup off, control characters shown as escapes."""
+    """The console of every command: markup off, control characters shown as escapes.
+
+    Not on a terminal, tables print whole (no width limit) with ASCII box lines.
+    """
     return _safe_console_class()(stderr=stderr)
+
+
+def table(*headers: str, title: str | None = None, whole: tuple[str, ...] = ()) -> Table:
+    """A table for inventory data: cells fold instead of being cut, so no name loses characters.
+
+    Shown on :func:`console`: fitted to a terminal's width, whole and in ASCII when piped. The
+    columns named in *whole* keep each cell on one line while other columns can fold (short values
+    such as addresses and FILE:LINE). Cells hold data: pass :func:`ksm_provision.terminal.text`
+    objects or plain strings (both shown literally).
+    """
+    from rich.table import Table
+
+    grid = Table(title=title)
+    for header in headers:
+        grid.add_column(header, overflow="fold", no_wrap=header in whole)
+    return grid
 
 
 def print_json(data: Any) -> None:

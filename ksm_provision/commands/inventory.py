@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
@@ -17,9 +18,13 @@ from ksm_provision.commands.common import (
     parse_vault_files,
     pass_context,
     print_json,
+    table,
     vault_option,
 )
 from ksm_provision.errors import EXIT_FAILURE, Problem, UsageError
+
+if TYPE_CHECKING:
+    from ksm_provision.inventory.provenance import SettingOrigin
 
 
 @click.command()
@@ -136,28 +141,37 @@ def list_command(ctx: CliContext, authorities: tuple[str, ...], as_json: bool, k
     if as_json:
         print_json(rows)
         return
-    from rich.table import Table
+    from ksm_provision.terminal import text
 
-    table = Table(
-        "name", "authority", "site", "kind", "address", "role/profile", title=f"{len(rows)} entries"
-    )
+    headers = ("name", "authority", "site", "kind", "address", "role/profile")
+    grid = table(*headers, title=f"{len(rows)} entries", whole=("name", "address"))
     for row in rows:
-        table.add_row(*row.values())
-    console().print(table)
+        grid.add_row(*(text(value) for value in row.values()))
+    console().print(grid)
 
 
 @inventory_group.command("show")
 @click.argument("name", shell_complete=complete_node)
+@json_option
 @pass_context
-def show_command(ctx: CliContext, name: str) -> None:
-    """Show one host or device with its effective settings (after precedence)."""
-    from ksm_provision.inventory.settings import effective_settings
+def show_command(ctx: CliContext, name: str, as_json: bool) -> None:
+    """Show one host or device: each effective setting with its level and the FILE:LINE setting it.
+
+    A host's settings follow the precedence, weakest first: provider defaults (ksm.yml) < authority
+    < site < client profile (ksm.yml) < host (its clients:/servers: entry or its client range); a
+    value no level sets is the built-in default, "default (ksm)". Admin accounts accumulate across
+    levels. A device shows its fields and its authority's network_settings; secrets show as their
+    vault:KEY references, never as values. --json adds the same under "provenance".
+    """
+    from ksm_provision.inventory.provenance import device_origins, resolve_host
 
     inventory = ctx.inventory
     if name in inventory.hosts_by_name:
         host = inventory.hosts_by_name[name]
         source = inventory.source_of(host.authority)
-        data = {
+        resolved = resolve_host(inventory, host)
+        origins = resolved.origins
+        data: dict[str, Any] = {
             "hostname": host.hostname,
             "authority": host.authority,
             "site": host.site,
@@ -168,16 +182,91 @@ def show_command(ctx: CliContext, name: str) -> None:
             "profile": host.profile,
             "roles": list(host.roles),
             "defined_at": f"{source.file}:{source.line_of(host.loc)}",
-            "settings": effective_settings(inventory, host).model_dump(mode="json"),
+            "settings": resolved.settings.model_dump(mode="json"),
         }
+        header = {key: data[key] for key in HOST_HEADER}
     elif name in inventory.devices_by_name:
         device = inventory.devices_by_name[name]
         source = inventory.source_of(device.authority)
+        origins = device_origins(inventory, device)
         data = {
             "authority": device.authority,
             "defined_at": f"{source.file}:{source.line_of(device.loc)}",
             **device.model.model_dump(mode="json"),
         }
+        header = {
+            "hostname": device.hostname,
+            "authority": device.authority,
+            "site": device.model.site,
+            "platform": str(device.model.platform),
+            "role": str(device.model.role),
+            "model": device.model.model or "-",
+            "address": str(device.model.management.address),
+            "defined_at": data["defined_at"],
+        }
     else:
         raise UsageError(f"no host or device named '{name}'", "see `ksm inventory list` for the names")
-    print_json(data)
+    if as_json:
+        print_json({**data, "provenance": {o.setting: o.as_dict() for o in origins}})
+        return
+    print_node(header, origins)
+
+
+#: The fields above a host's settings table, in this order (the keys of its JSON).
+HOST_HEADER: tuple[str, ...] = (
+    "hostname",
+    "authority",
+    "site",
+    "kind",
+    "address",
+    "mac",
+    "network",
+    "profile",
+    "roles",
+    "defined_at",
+)
+
+
+def print_node(header: dict[str, Any], origins: list[SettingOrigin]) -> None:
+    """*header* as ``field: value`` lines, then one table row per setting: value, level, FILE:LINE.
+
+    Every value is inventory data: shown literally on one line (a banner's newlines as ``\\x0a``),
+    control characters visible.
+    """
+    from rich.text import Text
+
+    from ksm_provision.terminal import visible
+
+    def cell(value: object, style: str = "") -> Text:
+        return Text(visible(value, one_line=True), style=style)
+
+    out = console()
+    width = max(len(key) for key in header)
+    for key, value in header.items():
+        out.print(Text.assemble(cell(f"{key}:".ljust(width + 2), "bold"), cell(shown_value(value))))
+    grid = table("setting", "value", "level", "FILE:LINE", whole=("level", "FILE:LINE"))
+    for origin in origins:
+        grid.add_row(
+            cell(origin.setting),
+            cell(shown_value(origin.value)),
+            cell(origin.level.label),
+            cell(origin.defined_at or "-"),
+        )
+    out.print(grid)
+
+
+def shown_value(value: object) -> str:
+    """A JSON value as one would write it in the inventory (lists comma-separated).
+
+    >>> shown_value(["10.40.0.123", "ntp.example"]), shown_value(True), shown_value(None), shown_value([])
+    ('10.40.0.123, ntp.example', 'true', '(not set)', '(none)')
+    """
+    if value is None:
+        return "(not set)"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return ", ".join(shown_value(item) for item in value) if value else "(none)"
+    if isinstance(value, dict):
+        return json.dumps(value, ensure_ascii=False)
+    return str(value)

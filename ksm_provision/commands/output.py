@@ -5,7 +5,7 @@ from __future__ import annotations
 from rich.table import Table
 from rich.text import Text
 
-from ksm_provision.commands.common import console
+from ksm_provision.commands.common import console, table
 from ksm_provision.network.results import DeviceApply, DevicePlan, NetworkApply
 from ksm_provision.playbook.results import PlaybookRun, RunMode
 from ksm_provision.terminal import text
@@ -25,11 +25,13 @@ def print_host_details(run: PlaybookRun) -> None:
 
 
 def host_table(run: PlaybookRun) -> Table:
-    table = Table(
-        "host", "authority", "status", "changed", "ok", "problems", title=f"hosts: {len(run.hosts)}"
+    grid = table(
+        *("host", "authority", "status", "changed", "ok", "problems"),
+        title=f"hosts: {len(run.hosts)}",
+        whole=("host",),
     )
     for host in sorted(run.hosts, key=lambda h: h.host):
-        table.add_row(
+        grid.add_row(
             text(host.host),
             text(host.authority),
             text(host.status),
@@ -37,7 +39,7 @@ def host_table(run: PlaybookRun) -> Table:
             str(host.ok),
             text("; ".join(host.errors)[:160]),
         )
-    return table
+    return grid
 
 
 def print_device_details(run: ChangeRun) -> None:
@@ -73,12 +75,14 @@ def print_apply_details(device: DeviceApply) -> None:
 
 def device_table(run: ChangeRun) -> Table:
     devices = run.devices.devices
-    table = Table(
-        "device", "authority", "platform", "status", "commands", "messages", title=f"devices: {len(devices)}"
+    grid = table(
+        *("device", "authority", "platform", "status", "commands", "messages"),
+        title=f"devices: {len(devices)}",
+        whole=("device",),
     )
     for device in devices:
         commands = device.remediation if isinstance(device, DevicePlan) else device.commands
-        table.add_row(
+        grid.add_row(
             text(device.hostname),
             text(device.authority),
             text(device.platform),
@@ -86,7 +90,7 @@ def device_table(run: ChangeRun) -> Table:
             str(len(commands)),
             text(_first_words("; ".join(device.messages))),
         )
-    return table
+    return grid
 
 
 def _first_words(message: str, limit: int = 160) -> str:

@@ -1,4 +1,4 @@
-"""The CLI on valid and invalid inventories: exit codes 0/1/2, JSON shapes, no tracebacks, ``ksm schema``."""
+"""The CLI on valid and invalid inventories: exit codes 0/1/64, JSON shapes, no tracebacks, ``ksm schema``."""
 
 from __future__ import annotations
 
@@ -55,19 +55,19 @@ def test_validate_one_authority(capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_unknown_authority_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = run(["--inventory", SAMPLES, "validate", "--authority", "nowhere"], capsys)
-    assert code == 2 and "unknown authority 'nowhere'" in err
+    assert code == 64 and "unknown authority 'nowhere'" in err
 
 
 def test_missing_inventory_directory_is_a_usage_error(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     code, _, err = run(["--inventory", str(tmp_path / "none"), "validate"], capsys)
-    assert code == 2 and "does not exist" in err
+    assert code == 64 and "does not exist" in err
 
 
 def test_unknown_option_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = run(["validate", "--bogus"], capsys)
-    assert code == 2 and "No such option" in err
+    assert code == 64 and "No such option" in err
 
 
 def test_inventory_list_json(capsys: pytest.CaptureFixture[str]) -> None:
@@ -78,7 +78,7 @@ def test_inventory_list_json(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_inventory_show_host_names_its_line(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = run(["--inventory", SAMPLES, "inventory", "show", "sn-rh-ws001"], capsys)
+    code, out, _ = run(["--inventory", SAMPLES, "inventory", "show", "sn-rh-ws001", "--json"], capsys)
     data = json.loads(out)
     assert code == 0
     lines = (REPO / "inventories" / "schwerin.yml").read_text(encoding="utf-8").splitlines()
@@ -88,7 +88,7 @@ def test_inventory_show_host_names_its_line(capsys: pytest.CaptureFixture[str]) 
 
 def test_inventory_show_unknown_host(capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = run(["--inventory", SAMPLES, "inventory", "show", "nobody"], capsys)
-    assert code == 2 and "no host or device named 'nobody'" in err
+    assert code == 64 and "no host or device named 'nobody'" in err
 
 
 def test_env_variable_selects_the_inventory(
@@ -121,7 +121,7 @@ def test_real_process_exit_codes(tmp_path: Path) -> None:
     assert "ksm.yml:2: malformed YAML" in bad.stderr
     assert "Traceback" not in bad.stdout + bad.stderr
     usage = subprocess.run([str(KSM), "nonsense"], capture_output=True, text=True, check=False)
-    assert usage.returncode == 2
+    assert usage.returncode == 64
 
 
 def test_committed_schema_files_are_current() -> None:
