@@ -62,6 +62,12 @@ only_option = click.option(
     show_default=True,
     help="Limit the run to hosts (Ansible) or network devices.",
 )
+verbose_option = click.option(
+    "-v",
+    "--verbose",
+    count=True,
+    help="Show Ansible's output (secrets redacted); -vv, -vvv... pass more -v to ansible-playbook.",
+)
 diff_option = click.option(
     "--diff/--no-diff",
     "show_diff",
@@ -84,6 +90,7 @@ class SharedOptions:
     vault_files: tuple[str, ...]
     only: str
     as_json: bool
+    verbose: int
 
     def authority_scope(self) -> Authorities | AllAuthorities:
         check_exclusive_scope(self.authorities, self.all_authorities)
@@ -128,14 +135,20 @@ def shared_options(command: Callable[..., None]) -> Callable[..., None]:
 
     decorated: Callable[..., None] = with_options
     shared = [authority_option, all_option, target_option, limit_option, forks_option, workers_option,
-              vault_option, only_option, json_option]  # fmt: skip
+              vault_option, only_option, json_option, verbose_option]  # fmt: skip
     for option in reversed(shared):
         decorated = option(decorated)
     return decorated
 
 
-def _run(request: ChangeRequest, as_json: bool) -> ChangeResult:
-    with task_progress(PROGRESS_TITLE[request.mode], not as_json) as progress:
+def _run(request: ChangeRequest, options: SharedOptions) -> ChangeResult:
+    """Run *request* with progress on stderr; a failed Ansible run keeps its artifacts (see progress)."""
+    with task_progress(
+        PROGRESS_TITLE[request.mode],
+        not options.as_json,
+        verbosity=options.verbose,
+        run_name=request.mode.value,
+    ) as progress:
         return run_change(request, progress, note=lambda line: echo(line, err=True))
 
 
@@ -180,7 +193,7 @@ def plan(
         scope = ChangedSince(changed_since, options.authorities)
     else:
         scope = options.authority_scope()
-    result = _run(options.request(ctx, ChangeMode.PLAN, scope, plan_out=out), options.as_json)
+    result = _run(options.request(ctx, ChangeMode.PLAN, scope, plan_out=out), options)
     _emit(result, options.as_json, details=show_diff)
     if detailed_exitcode and result.changes_pending:
         raise click.exceptions.Exit(EXIT_CHANGES_PENDING)
@@ -208,7 +221,7 @@ def apply(
     else:
         scope = options.authority_scope()
     request = options.request(ctx, ChangeMode.APPLY, scope, lock_wait=lock_wait, lock_ttl=lock_ttl)
-    _emit(_run(request, options.as_json), options.as_json, details=False)
+    _emit(_run(request, options), options.as_json, details=False)
 
 
 @click.command()
@@ -217,7 +230,7 @@ def apply(
 @pass_context
 def drift(ctx: CliContext, options: SharedOptions, show_diff: bool) -> None:
     """Compare live hosts and devices with the files; exit 2 when they differ (drift)."""
-    result = _run(options.request(ctx, ChangeMode.DRIFT, options.authority_scope()), options.as_json)
+    result = _run(options.request(ctx, ChangeMode.DRIFT, options.authority_scope()), options)
     _emit(result, options.as_json, details=show_diff)
     if result.changes_pending:
         if not options.as_json:

@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypeVar
+from typing import Protocol, TypeVar, runtime_checkable
 
 from ksm_provision.digests import digest_key
 from ksm_provision.errors import UsageError
@@ -51,6 +51,21 @@ J = TypeVar("J")
 R = TypeVar("R")
 
 
+@runtime_checkable
+class DeviceProgress(Protocol):
+    """A :data:`ProgressCallback` that also hears how many devices a run has and each one's result.
+
+    The callback itself hears ``(device, step, "start")`` when a device's turn comes and
+    ``(device, step, status)`` when it is done; :meth:`device_finished` then gets a line to show.
+    """
+
+    def __call__(self, node: str, step: str, status: str) -> None: ...
+
+    def devices_started(self, devices: Sequence[str]) -> None: ...
+
+    def device_finished(self, device: str, summary: str, failed: bool, seconds: float) -> None: ...
+
+
 @dataclass(frozen=True)
 class DeviceRunOptions:
     """How plan, apply and backup run over the devices in scope (the same for all three).
@@ -64,7 +79,8 @@ class DeviceRunOptions:
     #: Devices worked on in parallel.
     workers: int = DEFAULT_WORKERS
     timeouts: Timeouts = field(default_factory=Timeouts)
-    #: Called as ``(device, step, status)`` when a device is done.
+    #: Called as ``(device, step, "start")`` when a device's turn comes and ``(device, step, status)``
+    #: when it is done; a :class:`DeviceProgress` also hears the device count and result lines.
     progress: ProgressCallback | None = None
     #: Vault password files by authority (``--vault-password-file ID=FILE``).
     explicit_vaults: dict[str, Path] | None = None
@@ -161,14 +177,21 @@ def _run_pool(
     workers: int,
     name: Callable[[J], str],
     fail: Callable[[J, str], R],
+    done: Callable[[R], None] | None = None,
 ) -> list[R]:
-    """Run *work* on every job with a pool of *workers* threads; an unexpected error fails one job only."""
+    """Run *work* on every job with a pool of *workers* threads; an unexpected error fails one job only.
+
+    *done* hears every job's result, a failed one's too, as soon as it is there.
+    """
 
     def guarded(job: J) -> R:
         try:
-            return work(job)
+            result = work(job)
         except Exception as exc:  # a bug must not take the other devices down
-            return fail(job, f"internal error on {name(job)}: {type(exc).__name__}: {exc}")
+            result = fail(job, f"internal error on {name(job)}: {type(exc).__name__}: {exc}")
+        if done is not None:
+            done(result)
+        return result
 
     if workers <= 1 or len(jobs) <= 1:
         return [guarded(j) for j in jobs]
@@ -179,6 +202,60 @@ def _run_pool(
 def _report(progress: ProgressCallback | None, hostname: str, step: str, status: str) -> None:
     if progress is not None:
         progress(hostname, step, status)
+
+
+def _started(progress: ProgressCallback | None, scope: DeviceScope) -> None:
+    if isinstance(progress, DeviceProgress):
+        progress.devices_started([job.hostname for job in scope.jobs])
+
+
+def _done(progress: ProgressCallback | None, step: str) -> Callable[[DeviceResult], None]:
+    """What a device pool calls with each result: the status to *progress*, and its result line."""
+
+    def done(result: DeviceResult) -> None:
+        summary, failed = device_summary(result)
+        _report(progress, result.hostname, step, _status(result))
+        if isinstance(progress, DeviceProgress):
+            progress.device_finished(result.hostname, summary, failed, result.seconds)
+
+    return done
+
+
+def _status(result: DeviceResult) -> str:
+    return ("ok" if result.ok else "failed") if isinstance(result, DeviceBackup) else str(result.status)
+
+
+def _lines(count: int) -> str:
+    return f"{count} line{'' if count == 1 else 's'}"
+
+
+def device_summary(result: DeviceResult) -> tuple[str, bool]:
+    """A device's result in a few words, and whether it failed (for progress lines in logs).
+
+    >>> device_summary(DevicePlan(hostname="sw", authority="a", platform="ios", role="access",
+    ...                           status=PlanStatus.CHANGES, remediation=("vlan 10", " name x")))
+    ('2 lines to change', False)
+    """
+    reason = (result.messages[0] if result.messages else "") if not isinstance(result, DeviceBackup) else ""
+    if isinstance(result, DevicePlan):
+        if result.status is PlanStatus.FAILED:
+            return f"FAILED: {reason}", True
+        if result.status is PlanStatus.CHANGES:
+            return f"{_lines(len(result.remediation))} to change", False
+        return "in sync", False
+    if isinstance(result, DeviceApply):
+        failures = {
+            ApplyStatus.ROLLED_BACK: "FAILED, rolled back",
+            ApplyStatus.FAILED_UNTOUCHED: "FAILED, untouched",
+            ApplyStatus.FAILED_STATE_UNKNOWN: "FAILED, state unknown",
+            ApplyStatus.REFUSED: "REFUSED",
+        }
+        if result.status in failures:
+            return f"{failures[result.status]}: {reason}", True
+        if result.status is ApplyStatus.CHANGED:
+            return f"{_lines(len(result.commands))} changed", False
+        return "unchanged", False
+    return ("saved", False) if result.ok else (f"FAILED: {result.message}", True)
 
 
 def _device_scope(inventory: Inventory, targets: TargetResolver, options: DeviceRunOptions) -> DeviceScope:
@@ -199,11 +276,11 @@ def plan_devices(
     """Per device: the remediation that turns its running config into the intended one, and the rollback."""
     options = options or DeviceRunOptions()
     scope = _device_scope(inventory, targets, options)
+    _started(options.progress, scope)
 
     def work(job: DeviceJob) -> DevicePlan:
-        result = plan_device(job, options.timeouts, options.connect)
-        _report(options.progress, job.hostname, "network plan", str(result.status))
-        return result
+        _report(options.progress, job.hostname, "network plan", "start")
+        return plan_device(job, options.timeouts, options.connect)
 
     def fail(job: DeviceJob, message: str) -> DevicePlan:
         return DevicePlan(
@@ -215,7 +292,8 @@ def plan_devices(
             messages=(scope.redact(message),),
         )
 
-    results = _run_pool(scope.jobs, work, options.workers, lambda j: j.hostname, fail)
+    done = _done(options.progress, "network plan")
+    results = _run_pool(scope.jobs, work, options.workers, lambda j: j.hostname, fail, done)
     return NetworkPlan(target=str(targets.target), devices=tuple(sorted(results, key=_order)))
 
 
@@ -232,6 +310,7 @@ def apply_devices(
     """
     options = options or DeviceRunOptions()
     scope = _device_scope(inventory, targets, options)
+    _started(options.progress, scope)
     hook: BackupHook | None = None
     if backup_dir is not None:
         out = backup_dir
@@ -240,9 +319,8 @@ def apply_devices(
             write_backup(out, device, running, scope.redact)
 
     def work(job: DeviceJob) -> DeviceApply:
-        result = apply_device(job, options.timeouts, options.connect, hook)
-        _report(options.progress, job.hostname, "network apply", str(result.status))
-        return result
+        _report(options.progress, job.hostname, "network apply", "start")
+        return apply_device(job, options.timeouts, options.connect, hook)
 
     def fail(job: DeviceJob, message: str) -> DeviceApply:
         return DeviceApply(
@@ -255,7 +333,8 @@ def apply_devices(
             messages=(scope.redact(message), "the device may have been changed: check it against its backup"),
         )
 
-    results = _run_pool(scope.jobs, work, options.workers, lambda j: j.hostname, fail)
+    done = _done(options.progress, "network apply")
+    results = _run_pool(scope.jobs, work, options.workers, lambda j: j.hostname, fail, done)
     return NetworkApply(target=str(targets.target), devices=tuple(sorted(results, key=_order)))
 
 
@@ -290,8 +369,10 @@ def backup_devices(
     """Store each device's running config under ``out/<authority>/<device>.conf``, secrets stripped."""
     options = options or DeviceRunOptions()
     scope = _device_scope(inventory, targets, options)
+    _started(options.progress, scope)
 
     def work(job: DeviceJob) -> DeviceBackup:
+        _report(options.progress, job.hostname, "network backup", "start")
         started = time.monotonic()
         try:
             with options.connect(job.endpoint, options.timeouts) as session:
@@ -306,15 +387,19 @@ def backup_devices(
             )
         except Exception as exc:
             result = fail(job, scope.redact(f"{type(exc).__name__}: {exc}"))
-        _report(options.progress, job.hostname, "network backup", "ok" if result.ok else "failed")
         return result
 
     def fail(job: DeviceJob, message: str) -> DeviceBackup:
         return DeviceBackup(hostname=job.hostname, authority=job.device.authority, ok=False, message=message)
 
-    results = _run_pool(scope.jobs, work, options.workers, lambda j: j.hostname, fail)
+    done = _done(options.progress, "network backup")
+    results = _run_pool(scope.jobs, work, options.workers, lambda j: j.hostname, fail, done)
     return NetworkBackup(target=str(targets.target), out=str(out), devices=tuple(sorted(results, key=_order)))
 
 
-def _order(result: DevicePlan | DeviceApply | DeviceBackup) -> tuple[str, str]:
+#: One device's result in a plan, apply or backup.
+DeviceResult = DevicePlan | DeviceApply | DeviceBackup
+
+
+def _order(result: DeviceResult) -> tuple[str, str]:
     return (result.authority, result.hostname)

@@ -100,3 +100,20 @@ def test_censored_no_log_changes_are_counted_from_the_stats() -> None:
     assert [(c.task, c.diff) for c in result.changes] == [
         ("Write secret", "(not shown: the task handles secrets)")
     ]
+
+
+def test_the_progress_callback_hears_each_task_result_by_status() -> None:
+    heard: list[tuple[str, str, str]] = []
+    collect = _EventCollector({"h1": "lup"}, Redactor([]), lambda *call: heard.append(call))
+    for kind, extra in [
+        ("runner_on_start", {}),
+        ("runner_on_ok", {"res": {"changed": False}}),
+        ("runner_on_ok", {"res": {"changed": True}}),
+        ("runner_on_skipped", {}),
+        ("runner_on_failed", {"ignore_errors": True, "res": {"msg": "probe"}}),
+        ("runner_on_failed", {"res": {"msg": "boom"}}),
+    ]:
+        collect({"event": kind, "event_data": {"host": "h1", "task": "T", **extra}})
+    collect({"event": "playbook_on_stats", "event_data": {}})  # a plain callback hears no run events
+    assert [status for _, _, status in heard] == ["start", "ok", "changed", "skipped", "ignored", "failed"]
+    assert collect.results["h1"].failed and collect.results["h1"].errors == ["T: boom"]
