@@ -18,7 +18,8 @@ from ksm_provision.commands.common import (
 from ksm_provision.errors import relative_path
 from ksm_provision.report.collect import collect_report
 from ksm_provision.report.html import write_html
-from ksm_provision.report.text import summary
+from ksm_provision.report.model import DEFAULT_TREND_WEEKS
+from ksm_provision.report.text import print_summary
 from ksm_provision.workflow.records import state_dir
 
 
@@ -40,21 +41,37 @@ from ksm_provision.workflow.records import state_dir
     metavar="DIR",
     help="Status records (audit log, verify, drift, plans, proof). [default: $KSM_STATE_DIR or .ksm-state]",
 )
+@click.option(
+    "--weeks",
+    type=click.IntRange(1, 520),
+    default=DEFAULT_TREND_WEEKS,
+    show_default=True,
+    metavar="N",
+    help="ISO weeks of trend (changes, drift, pass rate per week), the current one last, e.g. 12.",
+)
 @pass_context
 def report(
-    ctx: CliContext, authorities: tuple[str, ...], as_json: bool, out: Path | None, state: Path | None
+    ctx: CliContext,
+    authorities: tuple[str, ...],
+    as_json: bool,
+    out: Path | None,
+    state: Path | None,
+    weeks: int,
 ) -> None:
     """Steering information across authorities: estate, address plan, changes, drift, verification.
 
     With --authority only those authorities appear, in totals too; records of others are left out.
     Prints a summary (or with --json the documented JSON structure); --out also writes HTML.
+    Times are shown in each authority's time zone (default Europe/Berlin); the JSON keeps UTC.
     """
     inventory = ctx.scoped(authorities)
-    model = collect_report(inventory, state if state is not None else state_dir(), filtered=bool(authorities))
+    model = collect_report(
+        inventory, state if state is not None else state_dir(), filtered=bool(authorities), weeks=weeks
+    )
     if as_json:
         print_json(model)
     else:
-        console().print(summary(model))
+        print_summary(model, console())
     if out is not None:
         written = write_html(model, out)
         echo(f"wrote {relative_path(written)}", err=as_json)

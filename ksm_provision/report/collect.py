@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from ipaddress import IPv4Network
 from pathlib import Path
 from typing import Any, TypeVar
@@ -20,8 +20,11 @@ from ksm_provision.inventory.hosts import Device, Host, HostKind
 from ksm_provision.inventory.inventory import Inventory
 from ksm_provision.inventory.models import AuthorityFile
 from ksm_provision.prove.model import ProofResult
-from ksm_provision.pull.status import ClientState, classify_all
+from ksm_provision.pull.status import ClientState, classify_all, run_failed
+from ksm_provision.report.labels import iso_week, local
 from ksm_provision.report.model import (
+    DEFAULT_TIMEZONE,
+    DEFAULT_TREND_WEEKS,
     AddressPlanUsage,
     AddressTotals,
     ApplyInfo,
@@ -44,10 +47,18 @@ from ksm_provision.report.model import (
     SubnetUsage,
     Tally,
     Totals,
+    TrendWeek,
     VerifyInfo,
     VerifyTotals,
 )
 from ksm_provision.workflow.audit import read_audit
+from ksm_provision.workflow.history import (
+    DriftEntry,
+    HistoryEntry,
+    PullRunEntry,
+    VerifyEntry,
+    read_history,
+)
 from ksm_provision.workflow.records import (
     ApplyResult,
     AuditRecord,
@@ -65,6 +76,7 @@ from ksm_provision.workflow.records import (
 
 S = TypeVar("S", VerifyRecord, DriftRecord, PlanRecord, ProofRecord)
 R = TypeVar("R", AuditRecord, VerifyRecord, DriftRecord, PlanRecord, ProofRecord)
+E = TypeVar("E", bound=HistoryEntry)
 NO_ROLE = "none"
 
 
@@ -82,6 +94,12 @@ class StateRecords:
     proof: Mapping[str, ProofRecord] = field(default_factory=dict)
     pull: Mapping[str, PullEnrollment] = field(default_factory=dict)
     pull_runs: Mapping[str, Mapping[str, PullRunRecord]] = field(default_factory=dict)
+    #: The histories for the trend (``history/<authority>/``); the last records above count too.
+    verify_history: Mapping[str, tuple[VerifyEntry, ...]] = field(default_factory=dict)
+    drift_history: Mapping[str, tuple[DriftEntry, ...]] = field(default_factory=dict)
+    pull_history: Mapping[str, tuple[PullRunEntry, ...]] = field(default_factory=dict)
+    #: Per authority: history lines that could not be read (torn, corrupt, of another authority).
+    history_skipped_lines: Mapping[str, int] = field(default_factory=dict)
 
 
 def with_utc_time(record: R) -> R:
@@ -123,7 +141,44 @@ def load_state(base: Path, authorities: Iterable[str]) -> StateRecords:
         plans=own_status(PlanRecord, base, ids),
         proof=own_status(ProofRecord, base, ids),
         **pull_state(base, ids),
+        **history_state(base, ids),
     )
+
+
+def history_state(base: Path, authorities: Iterable[str]) -> dict[str, Any]:
+    """The verify, drift and pull-run histories of *authorities*, each read from its own directory."""
+    verify: dict[str, tuple[VerifyEntry, ...]] = {}
+    drift: dict[str, tuple[DriftEntry, ...]] = {}
+    pull: dict[str, tuple[PullRunEntry, ...]] = {}
+    skipped: dict[str, int] = {}
+    for aid in authorities:
+        verifies = read_history(VerifyEntry, aid, base)
+        drifts = read_history(DriftEntry, aid, base)
+        runs = read_history(PullRunEntry, aid, base)
+        verify[aid], drift[aid], pull[aid] = verifies.entries, drifts.entries, runs.entries
+        if verifies.skipped + drifts.skipped + runs.skipped:
+            skipped[aid] = verifies.skipped + drifts.skipped + runs.skipped
+    return {
+        "verify_history": verify,
+        "drift_history": drift,
+        "pull_history": pull,
+        "history_skipped_lines": skipped,
+    }
+
+
+def with_latest(history: Iterable[E], latest: Iterable[E]) -> list[E]:
+    """*history* and, after it, the entries of *latest* records it lacks (a state directory from
+    before histories has only the latest records).
+
+    >>> t = datetime(2025, 3, 10, tzinfo=UTC)
+    >>> old = VerifyEntry(time=t - timedelta(weeks=1), authority="lup", checks=9, failed=1)
+    >>> last = VerifyEntry(time=t, authority="lup", checks=9, failed=0)
+    >>> [e.failed for e in with_latest([old, last], [last])], [e.failed for e in with_latest([], [last])]
+    ([1, 0], [0])
+    """
+    entries = list(history)
+    known = {entry.key for entry in entries}
+    return entries + [entry for entry in latest if entry.key not in known]
 
 
 def pull_state(base: Path, authorities: Iterable[str]) -> dict[str, Any]:
@@ -442,6 +497,110 @@ def proof_info(
     )
 
 
+# --------------------------------------------------------------------------- time zones and trend
+
+
+def authority_timezone(inventory: Inventory, aid: str) -> str:
+    """The zone an authority's times are shown in: its own setting, the provider's default, Europe/Berlin."""
+    own = inventory.authorities[aid].settings.timezone
+    return own or report_timezone(inventory)
+
+
+def report_timezone(inventory: Inventory) -> str:
+    """The zone of the report's own times (when built, totals): the provider's default or Europe/Berlin."""
+    return inventory.provider.defaults.timezone or DEFAULT_TIMEZONE
+
+
+def week_start(moment: datetime, zone_name: str) -> date:
+    """The Monday of the ISO week *moment* falls in, in the zone *zone_name*.
+
+    Sunday 23:30 UTC is already Monday in Berlin, in winter (UTC+1) as in summer (UTC+2):
+
+    >>> week_start(datetime(2025, 3, 9, 23, 30, tzinfo=UTC), "Europe/Berlin")
+    datetime.date(2025, 3, 10)
+    >>> week_start(datetime(2025, 7, 6, 22, 30, tzinfo=UTC), "Europe/Berlin")
+    datetime.date(2025, 7, 7)
+    >>> week_start(datetime(2025, 7, 6, 21, 30, tzinfo=UTC), "Europe/Berlin")
+    datetime.date(2025, 6, 30)
+    """
+    day = local(moment, zone_name).date()
+    return day - timedelta(days=day.weekday())
+
+
+def trend_weeks(now: datetime, zone_name: str, weeks: int) -> list[date]:
+    """The Mondays of the last *weeks* ISO weeks up to the one of *now*, oldest first.
+
+    >>> [str(d) for d in trend_weeks(datetime(2025, 3, 12, tzinfo=UTC), "Europe/Berlin", 3)]
+    ['2025-02-24', '2025-03-03', '2025-03-10']
+    """
+    current = week_start(now, zone_name)
+    return [current - timedelta(weeks=back) for back in range(weeks - 1, -1, -1)]
+
+
+def trend_of(
+    applies: Iterable[AuditRecord],
+    drifts: Iterable[DriftEntry],
+    verifies: Iterable[VerifyEntry],
+    pull_runs: Iterable[PullRunEntry],
+    names: frozenset[str],
+    *,
+    zone_name: str,
+    now: datetime,
+    weeks: int,
+) -> list[TrendWeek]:
+    """Per ISO week (in *zone_name*) of the last *weeks*: changes, drift and checks of one authority.
+
+    The audit records and history entries are the authority's own; names in them count only if
+    they are in *names*. A week without a record of a kind is ``None`` for it; changes are 0 only
+    from the week of the first logged apply on (the audit log says nothing about the weeks before it).
+    """
+
+    def week(time: datetime) -> date:
+        return week_start(time, zone_name)
+
+    logged_in: dict[date, list[AuditRecord]] = {}
+    for apply in applies:
+        logged_in.setdefault(week(apply.time), []).append(apply)
+    first_logged = min(logged_in, default=None)
+    last_drift: dict[date, DriftEntry] = {}
+    for drift_record in drifts:
+        known = last_drift.get(week(drift_record.time))
+        if known is None or drift_record.time >= known.time:
+            last_drift[week(drift_record.time)] = drift_record
+    checks: Counter[date] = Counter()
+    failed: Counter[date] = Counter()
+    for record in verifies:
+        checks[week(record.time)] += record.checks
+        failed[week(record.time)] += record.failed
+    for run in pull_runs:
+        if run.host in names:
+            checks[week(run.time)] += 1
+            failed[week(run.time)] += int(run.failed)
+
+    rows = []
+    for start in trend_weeks(now, zone_name, weeks):
+        logged = logged_in.get(start, [])
+        covered = first_logged is not None and start >= first_logged
+        failed_changes = sum(1 for a in logged if a.result is not ApplyResult.SUCCESS)
+        changed = sum(len(own_names([*a.changed_hosts, *a.changed_devices], names)) for a in logged)
+        drift = last_drift.get(start)
+        total = checks[start]
+        rows.append(
+            TrendWeek(
+                week=iso_week(start),
+                start=start,
+                changes=len(logged) if covered else None,
+                failed_changes=failed_changes if covered else None,
+                changed_systems=changed if covered else None,
+                drifted_systems=len(own_names([*drift.hosts, *drift.devices], names)) if drift else None,
+                checks=total or None,
+                failed_checks=failed[start] if total else None,
+                pass_rate=ratio(total - failed[start], total) if total else None,
+            )
+        )
+    return rows
+
+
 # --------------------------------------------------------------------------- shared services
 
 
@@ -488,27 +647,59 @@ def authority_report(
     devices: list[Device],
     state: StateRecords,
     now: datetime | None = None,
+    weeks: int = DEFAULT_TREND_WEEKS,
 ) -> AuthorityReport:
     """One authority's figures from its own *hosts*, *devices* and records."""
     authority = inventory.authorities[aid]
     names = frozenset(h.hostname for h in hosts) | frozenset(d.hostname for d in devices)
     blocks = {b.authority: b.block for b in inventory.provider.address_plan.authorities}
     applies = [r for r in state.audit if r.authority == aid]
+    zone_name = authority_timezone(inventory, aid)
+    drift, verify, plan = state.drift.get(aid), state.verify.get(aid), state.plans.get(aid)
+    now = now or utc_now()
     return AuthorityReport(
         id=aid,
         name=authority.authority.name,
         ags=authority.authority.ags,
+        timezone=zone_name,
         sites=[SiteInfo(id=s.id, name=s.name, shared_site=s.shared_site) for s in authority.sites],
         estate=estate_of(hosts, devices),
         address_plan=address_usage(authority, blocks.get(aid), hosts, devices),
         last_apply=last_apply(applies, names),
         applies=len(applies),
-        drift=drift_info(state.drift.get(aid), names),
-        verification=verify_info(state.verify.get(aid)),
-        open_changes=open_changes(state.plans.get(aid), applies, names),
+        drift=drift_info(drift, names),
+        verification=verify_info(verify),
+        last_plan=plan.time if plan is not None else None,
+        open_changes=open_changes(plan, applies, names),
         proof=proof_info(state.proof.get(aid), aid, frozenset(inventory.authorities), shown_files(inventory)),
-        pull=pull_info(state.pull.get(aid), state.pull_runs.get(aid, {}), names, now or utc_now()),
+        pull=pull_info(state.pull.get(aid), state.pull_runs.get(aid, {}), names, now),
+        trend=trend_of(
+            applies,
+            with_latest(state.drift_history.get(aid, ()), [DriftEntry.of(drift)] if drift else []),
+            with_latest(state.verify_history.get(aid, ()), [VerifyEntry.of(verify)] if verify else []),
+            pull_runs_of(state.pull.get(aid), state.pull_runs.get(aid, {}), state.pull_history.get(aid, ())),
+            names,
+            zone_name=zone_name,
+            now=now,
+            weeks=weeks,
+        ),
     )
+
+
+def pull_runs_of(
+    enrollment: PullEnrollment | None, runs: Mapping[str, PullRunRecord], history: Iterable[PullRunEntry] = ()
+) -> list[PullRunEntry]:
+    """The recorded runs (history and last runs) of the clients enrolled in pull mode (a client no
+    longer enrolled does not count)."""
+    if enrollment is None:
+        return []
+    enrolled = set(enrollment.hosts)
+    latest = [
+        PullRunEntry.of(runs[host], failed=run_failed(runs[host]))
+        for host in sorted(enrolled)
+        if host in runs
+    ]
+    return [run for run in with_latest(history, latest) if run.host in enrolled]
 
 
 def shown_files(inventory: Inventory) -> frozenset[str]:
@@ -549,7 +740,9 @@ def totals_of(inventory: Inventory, authorities: list[AuthorityReport]) -> Total
             pass_rate=ratio(checks - failed_checks, checks) if checks else None,
         ),
         open_changes=OpenChangesTotals(
-            authorities_pending=len(pending), changes_pending=sum(p.changes_pending for p in pending)
+            authorities_with_data=sum(1 for a in authorities if a.last_plan is not None),
+            authorities_pending=len(pending),
+            changes_pending=sum(p.changes_pending for p in pending),
         ),
         proof=ProofTotals(
             authorities_with_data=len(proofs),
@@ -571,7 +764,12 @@ def totals_of(inventory: Inventory, authorities: list[AuthorityReport]) -> Total
 
 
 def build_report(
-    inventory: Inventory, state: StateRecords, generated_at: datetime, *, filtered: bool = False
+    inventory: Inventory,
+    state: StateRecords,
+    generated_at: datetime,
+    *,
+    filtered: bool = False,
+    weeks: int = DEFAULT_TREND_WEEKS,
 ) -> Report:
     """The report of every authority in *inventory* (narrow it with ``Inventory.select`` first)."""
     hosts: dict[str, list[Host]] = {aid: [] for aid in inventory.authorities}
@@ -581,11 +779,13 @@ def build_report(
     for device in inventory.devices:
         devices[device.authority].append(device)
     authorities = [
-        authority_report(inventory, aid, hosts[aid], devices[aid], state, generated_at)
+        authority_report(inventory, aid, hosts[aid], devices[aid], state, generated_at, weeks)
         for aid in inventory.authorities
     ]
     return Report(
         generated_at=generated_at,
+        timezone=report_timezone(inventory),
+        trend_weeks=weeks,
         provider=inventory.provider.provider.name,
         scope=Scope(authorities=list(inventory.authorities), filtered=filtered),
         totals=totals_of(inventory, authorities),
@@ -596,8 +796,18 @@ def build_report(
 
 
 def collect_report(
-    inventory: Inventory, base: Path, *, generated_at: datetime | None = None, filtered: bool = False
+    inventory: Inventory,
+    base: Path,
+    *,
+    generated_at: datetime | None = None,
+    filtered: bool = False,
+    weeks: int = DEFAULT_TREND_WEEKS,
 ) -> Report:
-    """Read the state of the authorities in *inventory* from *base* and build the report."""
+    """Read the state of the authorities in *inventory* from *base* and build the report.
+
+    *weeks* (at least 1) is how many ISO weeks each authority's trend covers, the current one last.
+    """
+    if weeks < 1:
+        raise ValueError(f"a trend needs at least one week, e.g. weeks=8 (got {weeks})")
     state = load_state(base, inventory.authorities)
-    return build_report(inventory, state, generated_at or utc_now(), filtered=filtered)
+    return build_report(inventory, state, generated_at or utc_now(), filtered=filtered, weeks=weeks)

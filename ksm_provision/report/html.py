@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from functools import cache
 from pathlib import Path
 from typing import Literal
@@ -27,6 +28,7 @@ from ksm_provision.report.model import (
     PullInfo,
     Report,
     SharedServiceReport,
+    TrendWeek,
     VerifyInfo,
 )
 
@@ -93,20 +95,28 @@ def drift_badge(info: DriftInfo | None) -> Badge:
 
 
 def verify_badge(info: VerifyInfo | None) -> Badge:
+    """The pass rate of the last ``ksm verify``; a run without checks proves nothing.
+
+    >>> verify_badge(None).text, verify_badge(VerifyInfo(time=datetime(2025, 3, 10), target="lab",
+    ...     passed=True, checks=0, failed=0, pass_rate=1.0))
+    ('keine Daten', Badge(text='nichts geprüft', tone='warn'))
+    """
     if info is None:
         return Badge(labels.NO_DATA, "none")
+    if info.checks == 0:
+        return Badge("nichts geprüft", "warn")
     tone: Tone = "ok" if info.passed else "warn" if info.pass_rate >= 0.9 else "bad"
     return Badge(labels.percent(info.pass_rate), tone)
 
 
-def open_changes_badge(info: OpenChanges | None) -> Badge:
-    """Pending changes of the last plan; no pending plan is "keine".
+def open_changes_badge(info: OpenChanges | None, last_plan: datetime | None) -> Badge:
+    """Pending changes of the last plan; "keine" only when a plan was made and nothing is pending.
 
-    >>> open_changes_badge(None).text
-    'keine'
+    >>> open_changes_badge(None, None), open_changes_badge(None, datetime(2025, 3, 10)).text
+    (Badge(text='keine Daten', tone='none'), 'keine')
     """
     if info is None:
-        return Badge("keine", "ok")
+        return Badge("keine", "ok") if last_plan is not None else Badge(labels.NO_DATA, "none")
     return Badge(labels.plural(info.changes_pending, "Änderung", "Änderungen"), "warn")
 
 
@@ -127,16 +137,127 @@ def proof_badge(info: ProofInfo | None) -> Badge:
 
 
 def pull_badge(info: PullInfo) -> Badge:
-    """Pull-mode clients: all current, some stale, or some failing.
+    """Pull-mode clients: all current, some stale, or some failing; none enrolled is "keine Daten".
 
     >>> pull_badge(PullInfo(stale_after_hours=24, commit=None, enrolled=2, current=2, stale=0, failing=0,
     ...     behind=0, latest_run=None, stale_hosts=[], failing_hosts=[])).text
     '2 von 2 aktuell'
     """
+    if info.enrolled == 0:
+        return Badge(labels.NO_DATA, "none")
     text = f"{labels.number(info.current)} von {labels.number(info.enrolled)} aktuell"
     if info.failing:
         return Badge(text, "bad")
     return Badge(text, "warn" if info.stale else "ok")
+
+
+@dataclass(frozen=True)
+class Kpi:
+    """A key figure across the authorities in scope: its tone and the line under the value."""
+
+    tone: Tone
+    sub: str
+
+
+def missing_note(with_data: int, authorities: int) -> str:
+    """Which share of the scope has no record, or "" when every authority has one.
+
+    >>> missing_note(1, 2), missing_note(2, 2)
+    ('für 1 von 2 Behörden keine Daten', '')
+    """
+    missing = authorities - with_data
+    if not missing:
+        return ""
+    return f"für {missing} von {labels.plural(authorities, 'Behörde', 'Behörden')} keine Daten"
+
+
+def settled(tone: Tone, with_data: int, authorities: int) -> Tone:
+    """Green only when every authority in scope has a record: missing data is never success.
+
+    >>> settled("ok", 1, 2), settled("ok", 2, 2), settled("bad", 1, 2)
+    ('none', 'ok', 'bad')
+    """
+    if with_data == 0:
+        return "none"
+    return "none" if tone == "ok" and with_data < authorities else tone
+
+
+def verify_kpi(report: Report) -> Kpi:
+    v, scope = report.totals.verification, report.totals.authorities
+    if v.pass_rate is None:
+        return Kpi("none", labels.NO_DATA)
+    tone: Tone = "ok" if v.failed == 0 else "warn" if v.pass_rate >= 0.9 else "bad"
+    sub = f"{labels.number(v.checks - v.failed)} von {labels.number(v.checks)} Prüfungen bestanden"
+    note = missing_note(v.authorities_with_data, scope)
+    return Kpi(settled(tone, v.authorities_with_data, scope), f"{sub}; {note}" if note else sub)
+
+
+def drift_kpi(report: Report) -> Kpi:
+    d, scope = report.totals.drift, report.totals.authorities
+    if d.authorities_with_data == 0:
+        return Kpi("none", labels.NO_DATA)
+    checked = labels.plural(d.authorities_with_data, "Behörde", "Behörden")
+    sub = f"Systeme in {d.drifted_authorities} von {checked}"
+    note = missing_note(d.authorities_with_data, scope)
+    tone: Tone = "bad" if d.drifted_authorities else "ok"
+    return Kpi(settled(tone, d.authorities_with_data, scope), f"{sub}; {note}" if note else sub)
+
+
+def open_changes_kpi(report: Report) -> Kpi:
+    o, scope = report.totals.open_changes, report.totals.authorities
+    if o.authorities_with_data == 0:
+        return Kpi("none", labels.NO_DATA)
+    if o.authorities_pending:
+        where = labels.plural(o.authorities_pending, "Behörde", "Behörden")
+        sub = f"in {where} geplant, nicht ausgerollt"
+    else:
+        sub = "nichts ausstehend"
+    note = missing_note(o.authorities_with_data, scope)
+    tone: Tone = "warn" if o.changes_pending else "ok"
+    return Kpi(settled(tone, o.authorities_with_data, scope), f"{sub}; {note}" if note else sub)
+
+
+# --------------------------------------------------------------------------- trend
+
+
+@dataclass(frozen=True)
+class TrendCell:
+    """A figure of the trend table; *tone* colours it, ``None`` leaves it plain."""
+
+    text: str
+    tone: Tone | None = None
+
+
+NO_DATA_CELL = TrendCell(labels.NO_DATA, "none")
+
+
+def trend_cells(week: TrendWeek) -> dict[str, TrendCell]:
+    """The week's figures as shown: "keine Daten" where a record is missing, never 0 or 0 %.
+
+    >>> from datetime import date
+    >>> empty = TrendWeek(week="2025-W11", start=date(2025, 3, 10), changes=0, failed_changes=0,
+    ...     changed_systems=0, drifted_systems=None, checks=None, failed_checks=None, pass_rate=None)
+    >>> {key: cell.text for key, cell in trend_cells(empty).items()}
+    {'changes': '0', 'drift': 'keine Daten', 'checks': 'keine Daten', 'pass_rate': 'keine Daten'}
+    """
+    if week.changes is None:
+        changes = NO_DATA_CELL
+    elif week.failed_changes:
+        changes = TrendCell(f"{labels.number(week.changes)} ({week.failed_changes} fehlgeschlagen)", "bad")
+    else:
+        changes = TrendCell(labels.number(week.changes))
+    if week.drifted_systems is None:
+        drift = NO_DATA_CELL
+    elif week.drifted_systems:
+        drift = TrendCell(labels.plural(week.drifted_systems, "System", "Systeme"), "bad")
+    else:
+        drift = TrendCell("keine", "ok")
+    if week.pass_rate is None or week.checks is None:
+        checks, rate = NO_DATA_CELL, NO_DATA_CELL
+    else:
+        tone: Tone = "ok" if week.failed_checks == 0 else "warn" if week.pass_rate >= 0.9 else "bad"
+        checks, rate = TrendCell(labels.number(week.checks)), TrendCell(labels.percent(week.pass_rate), tone)
+    return {"changes": changes, "drift": drift, "checks": checks, "pass_rate": rate}
 
 
 # --------------------------------------------------------------------------- tables
@@ -249,7 +370,13 @@ def _template() -> Template:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(number=labels.number, percent=labels.percent, timestamp=labels.timestamp)
+    env.filters.update(
+        number=labels.number,
+        percent=labels.percent,
+        timestamp=labels.timestamp,
+        calendar_week=labels.calendar_week,
+        trend_cells=trend_cells,
+    )
     env.globals.update(plural=labels.plural)
     env.globals.update(
         label=labels.label,
@@ -265,6 +392,9 @@ def _template() -> Template:
         open_changes_badge=open_changes_badge,
         proof_badge=proof_badge,
         pull_badge=pull_badge,
+        verify_kpi=verify_kpi,
+        drift_kpi=drift_kpi,
+        open_changes_kpi=open_changes_kpi,
         site_rows=site_rows,
         site_names_of=site_names_of,
         counts_chart=counts_chart,

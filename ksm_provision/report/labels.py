@@ -6,9 +6,15 @@ platform shows up by its id instead of disappearing.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, tzinfo
+from functools import cache
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from ksm_provision.report.model import DEFAULT_TIMEZONE
 
 NO_DATA = "keine Daten"
+#: German names of the zone abbreviations of Europe/Berlin; others are shown as the tz database has them.
+ZONE_ABBREVIATIONS = {"CET": "MEZ", "CEST": "MESZ"}
 
 PURPOSES = {
     "clients": "Arbeitsplätze",
@@ -77,14 +83,61 @@ def percent(fraction: float | None, decimals: int = 1) -> str:
     return f"{fraction * 100:.{decimals}f} %".replace(".", ",")
 
 
-def timestamp(value: datetime | None) -> str:
-    """A time as German date and time in UTC.
+@cache
+def zone(name: str | None) -> tzinfo:
+    """The time zone *name* of the tz database; UTC when it is unknown here (the label then says UTC).
 
-    >>> timestamp(datetime(2024, 5, 1, 14, 3, tzinfo=UTC)), timestamp(None)
+    >>> str(zone("Europe/Berlin")), str(zone(None)), str(zone("Mars/Olympus"))
+    ('Europe/Berlin', 'Europe/Berlin', 'UTC')
+    """
+    try:
+        return ZoneInfo(name or DEFAULT_TIMEZONE)
+    except (ZoneInfoNotFoundError, ValueError):
+        return UTC
+
+
+def local(value: datetime, zone_name: str | None = None) -> datetime:
+    """*value* in the zone *zone_name* (default Europe/Berlin); a naive time is taken as UTC.
+
+    >>> local(datetime(2025, 3, 30, 0, 59)).isoformat(), local(datetime(2025, 3, 30, 1, 0)).isoformat()
+    ('2025-03-30T01:59:00+01:00', '2025-03-30T03:00:00+02:00')
+    """
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(zone(zone_name))
+
+
+def timestamp(value: datetime | None, zone_name: str | None = None) -> str:
+    """A time as German date and time in *zone_name* (default Europe/Berlin), with MEZ or MESZ.
+
+    >>> winter, summer = datetime(2024, 1, 15, 12, 0, tzinfo=UTC), datetime(2024, 5, 1, 14, 3, tzinfo=UTC)
+    >>> timestamp(winter), timestamp(summer)
+    ('15.01.2024 13:00 MEZ', '01.05.2024 16:03 MESZ')
+    >>> timestamp(datetime(2024, 5, 1, 14, 3, tzinfo=UTC), "UTC"), timestamp(None)
     ('01.05.2024 14:03 UTC', 'keine Daten')
     """
     if value is None:
         return NO_DATA
-    if value.tzinfo is not None:
-        value = value.astimezone(UTC)
-    return value.strftime("%d.%m.%Y %H:%M UTC")
+    shown = local(value, zone_name)
+    abbreviation = shown.tzname() or ""
+    return f"{shown:%d.%m.%Y %H:%M} {ZONE_ABBREVIATIONS.get(abbreviation, abbreviation)}".rstrip()
+
+
+def iso_week(day: date) -> str:
+    """The ISO week of *day* as in the JSON, e.g. ``2025-W02``.
+
+    >>> iso_week(date(2025, 1, 6)), iso_week(date(2024, 12, 30))
+    ('2025-W02', '2025-W01')
+    """
+    year, week, _ = day.isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+def calendar_week(day: date) -> str:
+    """The German calendar week ("Kalenderwoche", ISO 8601) of *day*.
+
+    >>> calendar_week(date(2025, 3, 10)), calendar_week(date(2024, 12, 30))
+    ('KW 11/2025', 'KW 01/2025')
+    """
+    year, week, _ = day.isocalendar()
+    return f"KW {week:02d}/{year}"

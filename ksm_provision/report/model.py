@@ -4,10 +4,14 @@
 within a major ``schema_version``; renaming or removing a key raises the major version.
 Missing status records ("keine Daten") are ``null``, never invented zeros.
 
-Top level (``schema_version`` ``"1.2"``; 1.1 added ``proof``, 1.2 ``pull``)::
+Top level (``schema_version`` ``"1.3"``; 1.1 added ``proof``, 1.2 ``pull``, 1.3 ``timezone``,
+``trend_weeks``, ``authorities[].timezone``, ``authorities[].last_plan``, ``authorities[].trend`` and
+``totals.open_changes.authorities_with_data``)::
 
-    schema_version   "1.2"
+    schema_version   "1.3"
     generated_at     ISO 8601 time (UTC) the report was built
+    timezone         zone the report's own times are shown in (the provider's default, else Europe/Berlin)
+    trend_weeks      how many ISO weeks each authority's ``trend`` covers (``ksm report --weeks``)
     provider         name of the service provider
     scope            {authorities: [ids in the report], filtered: true when --authority was given}
     totals           the same figures summed over the authorities in scope (and only those)
@@ -25,6 +29,18 @@ Counting rules:
 - Address plan: a block's ``allocation`` is the sum of its subnets' sizes / the block size; a
   subnet's ``usage`` is (hosts + device management addresses + printers in it) / usable addresses.
 - Ratios are fractions between 0 and 1, rounded to 4 decimals.
+- Times in the JSON are ISO 8601 with offset (UTC). People see them in the authority's time zone
+  (``authorities[].timezone``: its ``settings.timezone``, else the provider's default, else
+  Europe/Berlin), with MEZ/MESZ, in the terminal and the HTML page.
+- Open changes: ``last_plan`` is the time of the authority's last ``ksm plan`` record; without one
+  nothing is known about pending changes ("keine Daten"), which is not the same as none pending.
+- Trend (``authorities[].trend``, oldest week first, the last one the current week): per ISO week in
+  the authority's time zone, ``changes`` = applies in the audit log (``null`` before the authority's
+  first logged apply: the log does not cover those weeks), ``drifted_systems`` = hosts and devices
+  found drifting by the week's last drift check, ``checks`` = ``ksm verify`` checks plus pull-mode
+  runs received that week (each run one check, passed when nothing failed), ``pass_rate`` =
+  passed / checks. A week without a record is ``null``, never 0. The state directory keeps the last
+  verify, drift and pull record only, so those figures fill the week of that record.
 - Status records (audit log, verification, drift, plan, proof) are read per authority; host and device
   names in them are kept only when they belong to that authority in the inventory.
 - Proof ("Nachweis", ``ksm prove``): an authority shows only cells whose source is its own network;
@@ -38,12 +54,16 @@ Counting rules:
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-SCHEMA_VERSION = "1.2"
+SCHEMA_VERSION = "1.3"
+#: The zone times are shown in when neither the authority nor the provider sets one.
+DEFAULT_TIMEZONE = "Europe/Berlin"
+#: Weeks of trend a report covers unless ``ksm report --weeks`` says otherwise.
+DEFAULT_TREND_WEEKS = 8
 
 ApplyOutcome = Literal[
     "success", "failed", "failed_untouched", "failed_state_unknown", "rolled_back", "refused"
@@ -213,6 +233,20 @@ class PullInfo(ReportModel):
     failing_hosts: list[str]
 
 
+class TrendWeek(ReportModel):
+    """One ISO week of an authority (in its time zone): changes, drift and checks; ``null`` = keine Daten."""
+
+    week: str = Field(description="ISO week, e.g. 2025-W11")
+    start: date = Field(description="its Monday")
+    changes: int | None = Field(description="applies logged; null before the first logged apply")
+    failed_changes: int | None = Field(description="of those, applies that did not succeed")
+    changed_systems: int | None = Field(description="hosts and devices of the authority they changed")
+    drifted_systems: int | None = Field(description="found drifting by the week's last drift check")
+    checks: int | None = Field(description="verify checks + pull runs received; null without any")
+    failed_checks: int | None
+    pass_rate: float | None = Field(description="(checks - failed_checks) / checks; null without checks")
+
+
 # --------------------------------------------------------------------------- per authority
 
 
@@ -220,6 +254,7 @@ class AuthorityReport(ReportModel):
     id: str
     name: str
     ags: str
+    timezone: str = Field(default=DEFAULT_TIMEZONE, description="zone its times are shown in")
     sites: list[SiteInfo]
     estate: Estate
     address_plan: AddressPlanUsage
@@ -227,9 +262,13 @@ class AuthorityReport(ReportModel):
     applies: int = Field(description="applies of this authority in the audit log")
     drift: DriftInfo | None
     verification: VerifyInfo | None
-    open_changes: OpenChanges | None = Field(description="null when no plan is pending")
+    last_plan: datetime | None = Field(
+        default=None, description="time of the last plan record; null = keine Daten on pending changes"
+    )
+    open_changes: OpenChanges | None = Field(description="null when no plan is pending (or none is known)")
     proof: ProofInfo | None = Field(default=None, description="last `ksm prove`; null = keine Daten")
     pull: PullInfo | None = Field(default=None, description="pull-mode clients; null = none enrolled")
+    trend: list[TrendWeek] = Field(default_factory=list, description="oldest week first")
 
 
 # --------------------------------------------------------------------------- totals
@@ -257,6 +296,7 @@ class VerifyTotals(ReportModel):
 
 
 class OpenChangesTotals(ReportModel):
+    authorities_with_data: int = Field(default=0, description="authorities with a plan record")
     authorities_pending: int
     changes_pending: int
 
@@ -316,6 +356,8 @@ class Scope(ReportModel):
 class Report(ReportModel):
     schema_version: str = SCHEMA_VERSION
     generated_at: datetime
+    timezone: str = DEFAULT_TIMEZONE
+    trend_weeks: int = DEFAULT_TREND_WEEKS
     provider: str
     scope: Scope
     totals: Totals

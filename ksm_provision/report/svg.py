@@ -1,11 +1,13 @@
 """Charts as inline SVG, drawn by small pure functions (no JavaScript, no external resources).
 
 Every text and attribute value is HTML-escaped here, so the returned markup is safe to embed as is.
-Sizes are in SVG user units; each chart carries a ``viewBox`` and scales with CSS.
+Sizes are in SVG user units; each chart carries a ``viewBox`` and scales with CSS. Labels are never
+cut: a label too long for its column wraps onto further lines and its row grows.
 """
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass
 from html import escape
@@ -21,6 +23,7 @@ CRITICAL = "#c62828"
 PALETTE = ("#1f4e79", "#2e86ab", "#6aa84f", "#e0a100", "#8e6c8a", "#c0504d", "#4bacc6", "#7f7f7f")
 
 _CHAR_WIDTH = 6.8  # average glyph width at 12.5px, for layout estimates
+_LINE_HEIGHT = 15.0  # between the lines of a wrapped label
 _NO_DATA = "keine Daten"
 
 
@@ -55,13 +58,16 @@ def attr(value: str | float) -> str:
     return escape(str(value), quote=True)
 
 
-def truncate(text: str, max_chars: int) -> str:
-    """Shorten *text* to *max_chars* with an ellipsis.
+def wrap(text: str, max_chars: int) -> list[str]:
+    """*text* in lines of at most *max_chars*, broken at spaces and hyphens; nothing is left out.
 
-    >>> truncate("Kreisverwaltung Parchim", 12), truncate("Rathaus", 12)
-    ('Kreisverwal…', 'Rathaus')
+    >>> wrap("Landkreis Ludwigslust-Parchim", 16), wrap("Rathaus", 16)
+    (['Landkreis', 'Ludwigslust-', 'Parchim'], ['Rathaus'])
+    >>> "".join(wrap("lup-pch-verwaltungsarbeitsplatz0001", 12)) == "lup-pch-verwaltungsarbeitsplatz0001"
+    True
     """
-    return text if len(text) <= max_chars else text[: max(max_chars - 1, 1)] + "…"
+    lines = textwrap.wrap(text, max(max_chars, 1), break_long_words=True, break_on_hyphens=True)
+    return lines or [text]
 
 
 def text_width(text: str) -> float:
@@ -108,6 +114,18 @@ def _text(
     )
 
 
+def _lines(x: float, y: float, lines: Sequence[str], *, anchor: str = "start") -> str:
+    """Several lines of text, the first with its baseline at *y*."""
+    spans = "".join(
+        f'<tspan x="{attr(x)}" dy="{attr(0.0 if i == 0 else _LINE_HEIGHT)}">{escape(line)}</tspan>'
+        for i, line in enumerate(lines)
+    )
+    return (
+        f'<text x="{attr(x)}" y="{attr(y)}" text-anchor="{anchor}" fill="{TEXT}" font-size="12.5" '
+        f'font-weight="normal" {FONT}>{spans}</text>'
+    )
+
+
 def no_data(title: str, width: float = 360, height: float = 40) -> str:
     """A placeholder saying "keine Daten"."""
     return _svg(width, height, title, _text(8, height / 2 + 4, _NO_DATA, color=MUTED))
@@ -116,7 +134,10 @@ def no_data(title: str, width: float = 360, height: float = 40) -> str:
 def bar_chart(
     bars: Sequence[Bar], *, title: str, width: float = 520, row_height: float = 26, label_width: float = 190
 ) -> str:
-    """A horizontal bar chart, one row per bar, values written after the bars."""
+    """A horizontal bar chart, one row per bar, values written after the bars.
+
+    A label longer than *label_width* wraps onto further lines (its row grows); none is cut.
+    """
     if not bars:
         return no_data(title, width)
     value_width = max(text_width(b.display or f"{b.value:g}") for b in bars) + 12
@@ -124,14 +145,15 @@ def bar_chart(
     peak = max(b.value for b in bars) or 1
     max_chars = int((label_width - 10) / _CHAR_WIDTH)
     rows = []
-    for i, bar in enumerate(bars):
-        y = i * row_height
+    y = 0.0
+    for bar in bars:
+        lines = wrap(bar.label, max_chars)
         length = track * bar.value / peak
         if bar.value > 0:
             length = max(length, 2)
         rows.append(
             f"<g><title>{escape(bar.label)}: {escape(bar.display or f'{bar.value:g}')}</title>"
-            + _text(label_width - 10, y + row_height / 2 + 4, truncate(bar.label, max_chars), anchor="end")
+            + _lines(label_width - 10, y + row_height / 2 + 4, lines, anchor="end")
             + f'<rect x="{attr(label_width)}" y="{attr(y + 5)}" width="{attr(track)}" '
             f'height="{attr(row_height - 10)}" rx="3" fill="{FREE}"/>'
             + f'<rect x="{attr(label_width)}" y="{attr(y + 5)}" width="{attr(float(length))}" '
@@ -144,7 +166,8 @@ def bar_chart(
             )
             + "</g>"
         )
-    return _svg(width, len(bars) * row_height, title, "".join(rows))
+        y += row_height + (len(lines) - 1) * _LINE_HEIGHT
+    return _svg(width, y, title, "".join(rows))
 
 
 def _legend(segments: Sequence[Segment], width: float, top: float) -> tuple[str, float]:

@@ -1,68 +1,108 @@
-"""A short terminal summary of the report, as a rich table (German labels, like the HTML page).
+"""A short terminal summary of the report, as rich tables (German labels, like the HTML page).
 
 Names come from the inventory: they enter the tables as :func:`ksm_provision.terminal.text`
 (never parsed as markup, control characters visible), so ``[/]`` in an authority's name prints.
+
+Nothing is cut: every column folds what does not fit onto the next line instead of ending it in
+"…". When the output is not a terminal (a pipe, a file, CI), :func:`print_summary` draws the
+tables in plain ASCII on a console wide enough that no cell folds at all, so ``grep`` finds a whole
+host name on one line. Times are shown in the authority's time zone (MEZ/MESZ).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Literal
+
 from rich import box
-from rich.console import Group
+from rich.console import Console, Group
 from rich.table import Table
 from rich.text import Text
 
 from ksm_provision.report import labels
-from ksm_provision.report.model import AuthorityReport, Report
+from ksm_provision.report.model import AuthorityReport, Report, TrendWeek
 from ksm_provision.terminal import text
 
 _STYLES = {"ok": "green", "warn": "yellow", "bad": "bold red", "none": "dim"}
+#: Width of the console when the output is not a terminal: wider than any table, so nothing folds.
+PLAIN_WIDTH = 100_000
+
+
+@dataclass(frozen=True)
+class Look:
+    """How the tables are drawn: rich's box characters on a terminal, plain ASCII elsewhere."""
+
+    box: box.Box = box.SIMPLE_HEAD
+    pad_edge: bool = False
+
+    @classmethod
+    def for_console(cls, console: Console) -> Look:
+        """Plain ASCII off a terminal, and on a terminal that cannot show box drawing characters."""
+        return cls() if console.is_terminal and not console.options.ascii_only else PLAIN
+
+
+RICH = Look()
+PLAIN = Look(box=box.ASCII, pad_edge=True)
+
+
+def _table(look: Look, title: str | None = None) -> Table:
+    return Table(title=title, title_justify="left", header_style="bold", box=look.box, pad_edge=look.pad_edge)
+
+
+def _column(table: Table, heading: str, justify: Literal["left", "right"] = "left") -> None:
+    """A column that folds a long value onto the next line; never cuts it with "…"."""
+    table.add_column(heading, justify=justify, overflow="fold")
+
+
+def _no_data() -> Text:
+    return Text(labels.NO_DATA, style=_STYLES["none"])
 
 
 def _apply_cells(authority: AuthorityReport) -> tuple[Text, Text]:
     info = authority.last_apply
     if info is None:
-        return Text(labels.NO_DATA, style=_STYLES["none"]), Text("")
+        return _no_data(), Text("")
     result = labels.label(labels.APPLY_RESULTS, info.result)
     style = _STYLES["ok"] if info.result == "success" else _STYLES["bad"]
-    return Text(f"{info.time:%d.%m.%Y %H:%M}"), Text(result, style=style)
+    return Text(labels.timestamp(info.time, authority.timezone)), Text(result, style=style)
 
 
 def _drift_cell(authority: AuthorityReport) -> Text:
     info = authority.drift
     if info is None:
-        return Text(labels.NO_DATA, style=_STYLES["none"])
+        return _no_data()
     if not info.drifted:
         return Text("keine", style=_STYLES["ok"])
-    count = len(info.hosts) + len(info.devices)
-    return Text(f"{count} System{'e' if count != 1 else ''}", style=_STYLES["bad"])
+    return Text(labels.plural(len(info.hosts) + len(info.devices), "System", "Systeme"), style=_STYLES["bad"])
 
 
 def _verify_cell(authority: AuthorityReport) -> Text:
     info = authority.verification
     if info is None:
-        return Text(labels.NO_DATA, style=_STYLES["none"])
+        return _no_data()
+    if info.checks == 0:
+        return Text("nichts geprüft", style=_STYLES["warn"])
     return Text(labels.percent(info.pass_rate), style=_STYLES["ok"] if info.passed else _STYLES["bad"])
 
 
 def _open_cell(authority: AuthorityReport) -> Text:
+    """Pending changes of the last plan; without any plan record nothing is known ("keine Daten")."""
     info = authority.open_changes
-    if info is None:
-        return Text("keine", style=_STYLES["ok"])
-    return Text(labels.number(info.changes_pending), style=_STYLES["warn"])
+    if info is not None:
+        return Text(labels.number(info.changes_pending), style=_STYLES["warn"])
+    if authority.last_plan is None:
+        return _no_data()
+    return Text("keine", style=_STYLES["ok"])
 
 
-def estate_table(report: Report) -> Table:
+def estate_table(report: Report, look: Look = RICH) -> Table:
     """Estate per authority: clients, servers, devices, address block allocation."""
-    table = Table(
-        title=f"Steuerungsinformationen – Stand {labels.timestamp(report.generated_at)}",
-        title_justify="left",
-        header_style="bold",
-        box=box.SIMPLE_HEAD,
-        pad_edge=False,
+    table = _table(
+        look, f"Steuerungsinformationen – Stand {labels.timestamp(report.generated_at, report.timezone)}"
     )
-    table.add_column("Behörde")
+    _column(table, "Behörde")
     for heading in ("Arbeitsplätze", "Server", "Netzwerkgeräte", "Adressraum"):
-        table.add_column(heading, justify="right", no_wrap=True)
+        _column(table, heading, "right")
     for authority in report.authorities:
         estate = authority.estate
         table.add_row(
@@ -70,7 +110,7 @@ def estate_table(report: Report) -> Table:
             labels.number(estate.clients.total),
             labels.number(estate.servers.total),
             labels.number(estate.devices.total),
-            labels.percent(authority.address_plan.allocation),
+            labels.percent(authority.address_plan.allocation) if authority.address_plan.block else _no_data(),
         )
     totals = report.totals
     if totals.authorities > 1:
@@ -80,20 +120,20 @@ def estate_table(report: Report) -> Table:
             labels.number(totals.estate.clients.total),
             labels.number(totals.estate.servers.total),
             labels.number(totals.estate.devices.total),
-            labels.percent(totals.address_plan.allocation),
+            labels.percent(totals.address_plan.allocation) if totals.address_plan.block_size else _no_data(),
         )
     return table
 
 
-def status_table(report: Report) -> Table:
+def status_table(report: Report, look: Look = RICH) -> Table:
     """Status per authority: last apply and its result, drift, verification pass rate, open changes."""
-    table = Table(header_style="bold", box=box.SIMPLE_HEAD, pad_edge=False)
-    table.add_column("Behörde", no_wrap=True)
-    table.add_column("Letzte Änderung")
-    table.add_column("Ergebnis", no_wrap=True)
-    table.add_column("Drift")
-    table.add_column("Prüfquote", justify="right")
-    table.add_column("Offene Änderungen", justify="right")
+    table = _table(look)
+    _column(table, "Behörde")
+    _column(table, "Letzte Änderung")
+    _column(table, "Ergebnis")
+    _column(table, "Drift")
+    _column(table, "Prüfquote", "right")
+    _column(table, "Offene Änderungen", "right")
     for authority in report.authorities:
         table.add_row(
             text(authority.id),
@@ -104,17 +144,17 @@ def status_table(report: Report) -> Table:
         )
     totals = report.totals
     if totals.authorities > 1:
-        applies = totals.applies
+        applies, drift, pending = totals.applies, totals.drift, totals.open_changes
         table.add_section()
         table.add_row(
             Text("Gesamt", style="bold"),
-            f"{applies.latest:%d.%m.%Y %H:%M}" if applies.latest else labels.NO_DATA,
+            labels.timestamp(applies.latest, report.timezone) if applies.latest else _no_data(),
             f"{applies.failed} Fehler" if applies.failed else "",
-            f"{totals.drift.drifted_authorities} von {totals.drift.authorities_with_data}"
-            if totals.drift.authorities_with_data
-            else labels.NO_DATA,
+            f"{drift.drifted_authorities} von {drift.authorities_with_data}"
+            if drift.authorities_with_data
+            else _no_data(),
             labels.percent(totals.verification.pass_rate),
-            labels.number(totals.open_changes.changes_pending),
+            labels.number(pending.changes_pending) if pending.authorities_with_data else _no_data(),
         )
     return table
 
@@ -130,26 +170,20 @@ def _proof_verdict(failing: int, passed: bool) -> Text:
 def _proof_cells(authority: AuthorityReport) -> tuple[Text, Text, Text]:
     info = authority.proof
     if info is None:
-        return Text(labels.NO_DATA, style=_STYLES["none"]), Text(""), Text("")
+        return _no_data(), Text(""), Text("")
     counts = f"{info.ok} von {info.cells - info.not_in_twin} ok, {info.not_in_twin} nicht im Labor"
     return (
-        Text(f"{info.time:%d.%m.%Y %H:%M}"),
+        Text(labels.timestamp(info.time, authority.timezone)),
         _proof_verdict(info.mismatch + info.errors, info.passed),
         Text(counts),
     )
 
 
-def proof_table(report: Report) -> Table:
+def proof_table(report: Report, look: Look = RICH) -> Table:
     """Nachweis per authority (``ksm prove``): when, the verdict and the counts."""
-    table = Table(
-        title="Nachweis: Erreichbarkeit und Trennung (Labor)",
-        title_justify="left",
-        header_style="bold",
-        box=box.SIMPLE_HEAD,
-        pad_edge=False,
-    )
+    table = _table(look, "Nachweis: Erreichbarkeit und Trennung (Labor)")
     for heading in ("Behörde", "Stand", "Ergebnis", "Zellen"):
-        table.add_column(heading)
+        _column(table, heading)
     for authority in report.authorities:
         table.add_row(text(authority.id), *_proof_cells(authority))
     return table
@@ -170,42 +204,105 @@ def proof_failures(report: Report) -> list[Text]:
     return lines
 
 
-def pull_table(report: Report) -> Table | None:
+def pull_table(report: Report, look: Look = RICH) -> Table | None:
     """Pull-mode clients per authority (``ksm pull``): current, stale, failing; None without any."""
     if not any(a.pull for a in report.authorities):
         return None
-    table = Table(
-        title="Pull-Modus: Arbeitsplätze", title_justify="left", header_style="bold", box=box.SIMPLE_HEAD
-    )
+    table = _table(look, "Pull-Modus: Arbeitsplätze")
     for heading in ("Behörde", "Clients", "aktuell", "veraltet", "fehlerhaft", "letzter Lauf"):
-        table.add_column(heading, justify="left" if heading in ("Behörde", "letzter Lauf") else "right")
+        _column(table, heading, "left" if heading in ("Behörde", "letzter Lauf") else "right")
     for authority in report.authorities:
         info = authority.pull
         if info is None:
             continue
+        all_current = info.enrolled > 0 and info.current == info.enrolled  # none enrolled is no success
         table.add_row(
             text(authority.id),
             labels.number(info.enrolled),
-            Text(labels.number(info.current), style=_STYLES["ok"] if info.current == info.enrolled else ""),
+            Text(labels.number(info.current), style=_STYLES["ok"] if all_current else ""),
             Text(labels.number(info.stale), style=_STYLES["warn"] if info.stale else ""),
             Text(labels.number(info.failing), style=_STYLES["bad"] if info.failing else ""),
-            f"{info.latest_run:%d.%m.%Y %H:%M}" if info.latest_run else labels.NO_DATA,
+            labels.timestamp(info.latest_run, authority.timezone) if info.latest_run else _no_data(),
         )
     return table
 
 
-def summary(report: Report) -> Group:
-    """Estate and status per authority with totals, and a line on the shared services."""
+# --------------------------------------------------------------------------- trend
+
+
+def _count_cell(value: int | None) -> Text:
+    return _no_data() if value is None else Text(labels.number(value))
+
+
+def _drift_trend_cell(week: TrendWeek) -> Text:
+    if week.drifted_systems is None:
+        return _no_data()
+    if week.drifted_systems == 0:
+        return Text("keine", style=_STYLES["ok"])
+    return Text(labels.plural(week.drifted_systems, "System", "Systeme"), style=_STYLES["bad"])
+
+
+def _rate_cell(week: TrendWeek) -> Text:
+    if week.pass_rate is None:
+        return _no_data()
+    style = _STYLES["ok"] if week.failed_checks == 0 else _STYLES["bad"]
+    return Text(labels.percent(week.pass_rate), style=style)
+
+
+def trend_table(report: Report, look: Look = RICH) -> Table:
+    """Per authority and ISO week: applies (failed), drifted systems and the pass rate of the checks."""
+    table = _table(look, f"Verlauf der letzten {labels.plural(report.trend_weeks, 'Woche', 'Wochen')}")
+    _column(table, "Behörde")
+    _column(table, "Woche")
+    _column(table, "Änderungen", "right")
+    _column(table, "Drift")
+    _column(table, "Prüfungen", "right")
+    _column(table, "Prüfquote", "right")
+    for index, authority in enumerate(report.authorities):
+        if index:
+            table.add_section()
+        for row, week in enumerate(authority.trend):
+            changes = _count_cell(week.changes)
+            if week.failed_changes:
+                changes.append(f" ({week.failed_changes} fehlgeschlagen)", style=_STYLES["bad"])
+            table.add_row(
+                text(authority.id) if row == 0 else "",
+                labels.calendar_week(week.start),
+                changes,
+                _drift_trend_cell(week),
+                _count_cell(week.checks),
+                _rate_cell(week),
+            )
+    return table
+
+
+# --------------------------------------------------------------------------- the summary
+
+
+def summary(report: Report, look: Look = RICH) -> Group:
+    """Estate and status per authority with totals, the trend, and a line on the shared services."""
     services = [
         f"{s.name} (betrieben von {s.hosted_by})" if s.hosted_by else s.name for s in report.shared_services
     ]
     footer = text(f"Gemeinsame Fachverfahren: {', '.join(services) or 'keine'}", style="dim")
-    pull = pull_table(report)
+    zones = sorted({a.timezone for a in report.authorities} | {report.timezone})
+    zone_note = text(f"Zeiten in Ortszeit ({', '.join(zones)})", style="dim")
+    pull = pull_table(report, look)
     return Group(
-        estate_table(report),
-        status_table(report),
-        proof_table(report),
+        estate_table(report, look),
+        status_table(report, look),
+        trend_table(report, look),
+        proof_table(report, look),
         *proof_failures(report),
         *([pull] if pull is not None else []),
         footer,
+        zone_note,
     )
+
+
+def print_summary(report: Report, console: Console) -> None:
+    """Print the summary; off a terminal in ASCII, on a console wide enough that no cell folds."""
+    look = Look.for_console(console)
+    if not console.is_terminal:
+        console.width = max(console.width, PLAIN_WIDTH)
+    console.print(summary(report, look))

@@ -263,7 +263,11 @@ def test_drift_verification_and_open_changes(report: Report) -> None:
     assert lup.open_changes is None
     assert schwerin.open_changes is not None
     assert (schwerin.open_changes.changes_pending, schwerin.open_changes.hosts) == (7, ["sn-rh-ws001"])
-    assert report.totals.open_changes.model_dump() == {"authorities_pending": 1, "changes_pending": 7}
+    assert report.totals.open_changes.model_dump() == {
+        "authorities_with_data": 1,
+        "authorities_pending": 1,
+        "changes_pending": 7,
+    }
 
 
 def test_a_plan_is_settled_by_a_later_successful_apply_of_the_same_plan(
@@ -342,7 +346,7 @@ def words(text: str) -> list[str]:
 TALLY = words("total by_site{} by_os{} by_role{} by_profile{}")
 #: The documented JSON structure, grouped by parent; "[]" marks a list, "{}" a data-keyed mapping.
 GOLDEN_STRUCTURE: dict[str, list[str]] = {
-    "": words("schema_version generated_at provider client_profiles{}"),
+    "": words("schema_version generated_at timezone trend_weeks provider client_profiles{}"),
     "scope": words("authorities[] filtered"),
     "totals": words("authorities"),
     **{f"totals.estate.{kind}": TALLY for kind in ("clients", "servers", "devices")},
@@ -350,10 +354,10 @@ GOLDEN_STRUCTURE: dict[str, list[str]] = {
     "totals.applies": words("authorities_with_data succeeded failed latest"),
     "totals.drift": words("authorities_with_data drifted_authorities drifted_hosts drifted_devices"),
     "totals.verification": words("authorities_with_data checks failed pass_rate"),
-    "totals.open_changes": words("authorities_pending changes_pending"),
+    "totals.open_changes": words("authorities_with_data authorities_pending changes_pending"),
     "totals.proof": words("authorities_with_data passed_authorities cells ok mismatch errors not_in_twin"),
     "totals.pull": words("authorities_with_data enrolled current stale failing"),
-    "authorities[]": words("id name ags applies pull"),  # pull: null without pull clients (test_pull.py)
+    "authorities[]": words("id name ags timezone applies last_plan pull"),  # pull: see test_pull.py
     "authorities[].sites[]": words("id name shared_site"),
     **{f"authorities[].estate.{kind}": TALLY for kind in ("clients", "servers", "devices")},
     "authorities[].address_plan": words("block block_size allocated allocation used usable"),
@@ -367,6 +371,9 @@ GOLDEN_STRUCTURE: dict[str, list[str]] = {
     "authorities[].verification": words("time target passed checks failed pass_rate"),
     "authorities[].open_changes": words("time target plan_hash changes_pending hosts[] devices[]"),
     "authorities[].proof": words("time target passed cells ok mismatch errors not_in_twin"),
+    "authorities[].trend[]": words(
+        "week start changes failed_changes changed_systems drifted_systems checks failed_checks pass_rate"
+    ),
     "authorities[].proof.failing[]": words(
         "kind source destination service expected observed status detail defined_by[]"
     ),
@@ -394,7 +401,7 @@ def key_paths(value: Any, prefix: str = "") -> set[str]:
 
 def test_json_structure_is_stable(report: Report) -> None:
     data = json.loads(report.model_dump_json())
-    assert data["schema_version"] == "1.2"
+    assert data["schema_version"] == "1.3"
     paths = key_paths(data)
     paths = {p for p in paths if not any(q.startswith(p + ".") for q in paths)}  # a null object in one item
     assert sorted(paths) == sorted(GOLDEN_KEYS), "a key changed: raise schema_version and update"
