@@ -16,6 +16,8 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, StrictStr, ValidationError
 
 from ksm_provision.pull import tokens
+from ksm_provision.pull.status import run_failed
+from ksm_provision.workflow.history import PullRunEntry, append_history
 from ksm_provision.workflow.records import (
     PullRunRecord,
     load_pull_enrollment,
@@ -88,7 +90,10 @@ def parse_report(body: bytes) -> ClientReport:
 
 
 def accept(base: Path, authority: str, host: str, token: str, body: bytes) -> PullRunRecord:
-    """Check and store one status record; *host*/*token* are the credentials the client sent."""
+    """Check and store one status record; *host*/*token* are the credentials the client sent.
+
+    The record becomes the host's last run and a line of the authority's pull-run history.
+    """
     authenticate(base, authority, host, token)
     report = parse_report(body)
     if report.host != host:
@@ -107,4 +112,5 @@ def accept(base: Path, authority: str, host: str, token: str, body: bytes) -> Pu
         received=utc_now(),
     )
     save_pull_run(record, base)
+    append_history(PullRunEntry.of(record, failed=run_failed(record)), base)
     return record

@@ -8,6 +8,8 @@ Everything lives under ``$KSM_STATE_DIR`` (default ``./.ksm-state``):
 - ``plans/<authority>.json``: the last :class:`PlanRecord` (changes pending until applied)
 - ``proof/<authority>.json``: the last :class:`ProofRecord` (``ksm prove``: cells sourced there only)
 - ``locks/<authority>.lock``: apply locks (see ``locks.py``)
+- ``history/<authority>/{verify,drift,pull-runs}.jsonl``: a bounded history of the verify, drift
+  and pull-run records, for the trend of ``ksm report`` (see ``history.py``)
 
 Records hold names and counts, never secret values.
 """
@@ -25,6 +27,7 @@ from pydantic import Field, ValidationError
 from ksm_provision.fileio import write_atomic
 from ksm_provision.prove.model import Cell, Totals
 from ksm_provision.results import ResultModel
+from ksm_provision.workflow.history import DriftEntry, VerifyEntry, append_history, check_authority
 
 
 def state_dir() -> Path:
@@ -127,8 +130,15 @@ _KIND_DIRS: dict[type[Record], str] = {
 def save_status(
     record: VerifyRecord | DriftRecord | PlanRecord | ProofRecord, base: Path | None = None
 ) -> Path:
-    path = (base or state_dir()) / _KIND_DIRS[type(record)] / f"{record.authority}.json"
+    """Keep *record* as the authority's last of its kind; a verify or drift record also goes to
+    the authority's history (:mod:`.history`)."""
+    base = base or state_dir()
+    path = base / _KIND_DIRS[type(record)] / f"{check_authority(record.authority)}.json"
     write_atomic(path, record.model_dump_json(indent=2) + "\n", mode=0o600)
+    if isinstance(record, VerifyRecord):
+        append_history(VerifyEntry.of(record), base)
+    elif isinstance(record, DriftRecord):
+        append_history(DriftEntry.of(record), base)
     return path
 
 
@@ -148,7 +158,8 @@ def clear_status(kind: type[Record], authority: str, base: Path | None = None) -
 #
 # ``pull/<authority>/enrollment.json``: the :class:`PullEnrollment` (which clients pull, how often)
 # ``pull/<authority>/runs/<host>.json``: each client's last :class:`PullRunRecord`, written only by
-# the collector (``ksm pull serve``) for the client that authenticated as that host.
+# the collector (``ksm pull serve``) for the client that authenticated as that host; the collector
+# also appends each run to ``history/<authority>/pull-runs.jsonl``.
 
 PULL_DIR = "pull"
 
