@@ -32,6 +32,7 @@ from ksm_provision.commands.hosts import forks_option, parse_vault_files, vault_
 from ksm_provision.commands.output import print_change_run
 from ksm_provision.commands.progress import task_progress
 from ksm_provision.errors import EXIT_CHANGES_PENDING, EXIT_FAILURE
+from ksm_provision.playbook.runner import STRATEGIES
 from ksm_provision.targets import Target
 from ksm_provision.workflow.locks import DEFAULT_TTL
 from ksm_provision.workflow.planfile import PlanFile
@@ -68,6 +69,15 @@ verbose_option = click.option(
     count=True,
     help="Show Ansible's output (secrets redacted); -vv, -vvv... pass more -v to ansible-playbook.",
 )
+strategy_option = click.option(
+    "--ansible-strategy",
+    type=click.Choice(STRATEGIES),
+    envvar="KSM_ANSIBLE_STRATEGY",
+    default="linear",
+    show_default=True,
+    help="Ansible strategy for hosts: mitogen keeps one Python per host (about 2.6x faster "
+    "re-applies in the lab; README: Performance).",
+)
 diff_option = click.option(
     "--diff/--no-diff",
     "show_diff",
@@ -91,6 +101,7 @@ class SharedOptions:
     only: str
     as_json: bool
     verbose: int
+    ansible_strategy: str
 
     def authority_scope(self) -> Authorities | AllAuthorities:
         check_exclusive_scope(self.authorities, self.all_authorities)
@@ -116,6 +127,7 @@ class SharedOptions:
             limit=self.limit,
             forks=self.forks,
             workers=self.workers,
+            ansible_strategy=self.ansible_strategy,
             explicit_vaults=parse_vault_files(self.vault_files),
             plan_out=plan_out,
             lock_wait=lock_wait,
@@ -135,7 +147,7 @@ def shared_options(command: Callable[..., None]) -> Callable[..., None]:
 
     decorated: Callable[..., None] = with_options
     shared = [authority_option, all_option, target_option, limit_option, forks_option, workers_option,
-              vault_option, only_option, json_option, verbose_option]  # fmt: skip
+              vault_option, only_option, json_option, verbose_option, strategy_option]  # fmt: skip
     for option in reversed(shared):
         decorated = option(decorated)
     return decorated

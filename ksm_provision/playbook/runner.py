@@ -63,6 +63,11 @@ class HostProgress(Protocol):
         """Text for the user's stderr, already redacted: Ansible's output, where artifacts went."""
 
 
+#: Ansible strategies ksm can run with: Ansible's own ``linear``, or Mitogen's ``mitogen_linear``
+#: (one persistent Python per host instead of a module upload and interpreter start per task).
+STRATEGIES = ("linear", "mitogen")
+
+
 @dataclass
 class RunSettings:
     forks: int = 8
@@ -70,6 +75,29 @@ class RunSettings:
     control_persist: bool = True
     limit: str | None = None
     extra_env: dict[str, str] = field(default_factory=dict)
+    #: One of :data:`STRATEGIES`.
+    strategy: str = "linear"
+
+
+def mitogen_strategy_dir() -> Path:
+    """Where Mitogen's strategy plugins are (found without importing Mitogen into ksm)."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("ansible_mitogen")
+    if spec is None or not spec.submodule_search_locations:
+        raise KsmError(
+            "the mitogen strategy needs the Python package mitogen, which is not installed",
+            "pip install 'mitogen>=0.3.54', or run with --ansible-strategy linear",
+        )
+    return Path(next(iter(spec.submodule_search_locations))) / "plugins" / "strategy"
+
+
+def _strategy_lines(strategy: str) -> list[str]:
+    if strategy == "linear":
+        return []
+    if strategy == "mitogen":
+        return [f"strategy_plugins = {mitogen_strategy_dir()}", "strategy = mitogen_linear"]
+    raise KsmError(f"unknown Ansible strategy {strategy!r}", f"use one of: {', '.join(STRATEGIES)}")
 
 
 def ansible_cfg(
@@ -99,6 +127,7 @@ def ansible_cfg(
             "retry_files_enabled = False",
             "deprecation_warnings = False",
             "gathering = implicit",
+            *_strategy_lines(settings.strategy),
             "",
             "[ssh_connection]",
             f"pipelining = {settings.pipelining}",

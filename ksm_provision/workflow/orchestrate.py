@@ -89,7 +89,8 @@ def _hosts(
     hosts = host_scope(scope.inventory, targets, scope.limit, only)
     if not hosts.hosts:
         return empty
-    return run_hosts(hosts, mode, RunSettings(forks=request.forks), progress, request.explicit_vaults)
+    settings = RunSettings(forks=request.forks, strategy=request.ansible_strategy)
+    return run_hosts(hosts, mode, settings, progress, request.explicit_vaults)
 
 
 def _devices(

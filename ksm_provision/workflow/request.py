@@ -95,6 +95,8 @@ class ChangeRequest:
     #: Ansible forks (hosts in parallel) and network devices in parallel.
     forks: int = 8
     workers: int = 8
+    #: Ansible strategy of the host stage (``RunSettings.strategy``): ``linear`` or ``mitogen``.
+    ansible_strategy: str = "linear"
     #: Vault password files by authority (``--vault-password-file ID=FILE``).
     explicit_vaults: dict[str, Path] = field(default_factory=dict)
     #: plan: also write a plan file for ``ksm apply PLAN`` here.
