@@ -8,7 +8,7 @@
    same run: plan one at a time vs with a pool; one hand edit per device and apply one at a time vs
    with a pool. The lab is torn down at the end.
 
-Usage: ``python -m benchmarks.bench_network [--renders 10000] [--devices 50] [--workers 8] [--skip-lab]``.
+Usage: ``python -m benchmarks.bench_network [--renders 10000] [--devices 50] [--workers 16] [--skip-lab]``.
 Ansible's ``template`` module per host is measured separately (DESIGN.md: ~0.4 s per host).
 """
 
@@ -28,6 +28,7 @@ from ksm_provision.inventory.hosts import Device
 from ksm_provision.inventory.inventory import Inventory, load_inventory
 from ksm_provision.inventory.models import NetworkDevice, Platform
 from ksm_provision.network.intended import render_device
+from ksm_provision.network.pipeline import DEFAULT_WORKERS
 from ksm_provision.network.platforms import platform_info
 from ksm_provision.network.remediation import parse, remediate
 from ksm_provision.vault import NetworkSecrets
@@ -203,7 +204,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--renders", type=int, default=10_000)
     parser.add_argument("--devices", type=int, default=50)
-    parser.add_argument("--workers", type=int, default=8)
+    parser.add_argument("--workers", type=int, default=DEFAULT_WORKERS)
     parser.add_argument("--skip-lab", action="store_true")
     args = parser.parse_args(argv)
     inventory = load_inventory(REPO / "inventories")

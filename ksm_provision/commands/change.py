@@ -32,6 +32,7 @@ from ksm_provision.commands.hosts import forks_option, parse_vault_files, vault_
 from ksm_provision.commands.output import print_change_run
 from ksm_provision.commands.progress import task_progress
 from ksm_provision.errors import EXIT_CHANGES_PENDING, EXIT_FAILURE
+from ksm_provision.network.pipeline import DEFAULT_WORKERS
 from ksm_provision.playbook.runner import STRATEGIES
 from ksm_provision.targets import Target
 from ksm_provision.workflow.locks import DEFAULT_TTL
@@ -54,7 +55,11 @@ ONLY = {"all": Only.BOTH, "hosts": Only.HOSTS, "devices": Only.DEVICES}
 PROGRESS_TITLE = {ChangeMode.PLAN: "plan", ChangeMode.APPLY: "apply", ChangeMode.DRIFT: "drift check"}
 
 workers_option = click.option(
-    "--workers", type=click.IntRange(1, 64), default=8, show_default=True, help="Network devices in parallel."
+    "--workers",
+    type=click.IntRange(1, 64),
+    default=DEFAULT_WORKERS,
+    show_default=True,
+    help="Network devices in parallel.",
 )
 only_option = click.option(
     "--only",
@@ -75,7 +80,7 @@ strategy_option = click.option(
     envvar="KSM_ANSIBLE_STRATEGY",
     default="linear",
     show_default=True,
-    help="Ansible strategy for hosts: mitogen keeps one Python per host (about 2.6x faster "
+    help="Ansible strategy for hosts: mitogen keeps one Python per host (about 2.8x faster "
     "re-applies in the lab; README: Performance).",
 )
 diff_option = click.option(

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from ksm_provision.errors import UsageError
 from ksm_provision.inventory.inventory import Inventory
+from ksm_provision.network.pipeline import DEFAULT_WORKERS
 from ksm_provision.targets import Target
 from ksm_provision.workflow.locks import DEFAULT_TTL
 from ksm_provision.workflow.planfile import PlanFile
@@ -94,7 +95,7 @@ class ChangeRequest:
     limit: str | None = None
     #: Ansible forks (hosts in parallel) and network devices in parallel.
     forks: int = 8
-    workers: int = 8
+    workers: int = DEFAULT_WORKERS
     #: Ansible strategy of the host stage (``RunSettings.strategy``): ``linear`` or ``mitogen``.
     ansible_strategy: str = "linear"
     #: Vault password files by authority (``--vault-password-file ID=FILE``).
