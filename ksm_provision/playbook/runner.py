@@ -66,6 +66,9 @@ class HostProgress(Protocol):
 #: Ansible strategies ksm can run with: Ansible's own ``linear``, or Mitogen's ``mitogen_linear``
 #: (one persistent Python per host instead of a module upload and interpreter start per task).
 STRATEGIES = ("linear", "mitogen")
+#: Mitogen since 2026-12-01: plan and re-apply about 3x faster, and the whole lab tier passes with it
+#: (check mode, diffs, no_log accounting); ``linear`` stays for hosts where Mitogen cannot run.
+DEFAULT_STRATEGY = "mitogen"
 
 
 @dataclass
@@ -76,7 +79,7 @@ class RunSettings:
     limit: str | None = None
     extra_env: dict[str, str] = field(default_factory=dict)
     #: One of :data:`STRATEGIES`.
-    strategy: str = "linear"
+    strategy: str = DEFAULT_STRATEGY
 
 
 def mitogen_strategy_dir() -> Path:

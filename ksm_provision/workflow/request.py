@@ -14,6 +14,7 @@ from pathlib import Path
 from ksm_provision.errors import UsageError
 from ksm_provision.inventory.inventory import Inventory
 from ksm_provision.network.pipeline import DEFAULT_WORKERS
+from ksm_provision.playbook.runner import DEFAULT_STRATEGY
 from ksm_provision.targets import Target
 from ksm_provision.workflow.locks import DEFAULT_TTL
 from ksm_provision.workflow.planfile import PlanFile
@@ -97,7 +98,7 @@ class ChangeRequest:
     forks: int = 8
     workers: int = DEFAULT_WORKERS
     #: Ansible strategy of the host stage (``RunSettings.strategy``): ``linear`` or ``mitogen``.
-    ansible_strategy: str = "linear"
+    ansible_strategy: str = DEFAULT_STRATEGY
     #: Vault password files by authority (``--vault-password-file ID=FILE``).
     explicit_vaults: dict[str, Path] = field(default_factory=dict)
     #: plan: also write a plan file for ``ksm apply PLAN`` here.

@@ -76,7 +76,8 @@ def test_a_lab_apply_through_the_installed_collection_leaves_nothing_for_ksm(
     if known_hosts is not None and keys is not None:
         known_hosts.write_text(keys, encoding="utf-8")
     cfg = site / "ansible.cfg"  # without ksm's roles_path into the toolkit: roles only from the collection
-    settings = ansible_cfg(RunSettings(), control, known_hosts, keys is not None, collections).splitlines()
+    plain = RunSettings(strategy="linear")  # Ansible alone: nothing of ksm's venv but the collection
+    settings = ansible_cfg(plain, control, known_hosts, keys is not None, collections).splitlines()
     cfg.write_text("\n".join(line for line in settings if not line.startswith("roles_path")) + "\n")
 
     host = scope.hosts[0].hostname

@@ -1,4 +1,4 @@
-"""The host stage's Ansible strategy: linear by default, Mitogen on request, nothing else."""
+"""The host stage's Ansible strategy: Mitogen by default, Ansible's linear on request, nothing else."""
 
 from __future__ import annotations
 
@@ -24,12 +24,12 @@ def _defaults(cfg: str) -> configparser.SectionProxy:
 
 
 def test_linear_is_ansibles_own_strategy(tmp_path: Path) -> None:
-    defaults = _defaults(ansible_cfg(RunSettings(), tmp_path))
+    defaults = _defaults(ansible_cfg(RunSettings(strategy="linear"), tmp_path))
     assert "strategy" not in defaults and "strategy_plugins" not in defaults
 
 
 def test_mitogen_names_its_strategy_and_where_the_plugin_is(tmp_path: Path) -> None:
-    defaults = _defaults(ansible_cfg(RunSettings(strategy="mitogen"), tmp_path))
+    defaults = _defaults(ansible_cfg(RunSettings(), tmp_path))  # the default
     assert defaults["strategy"] == "mitogen_linear"
     plugins = Path(defaults["strategy_plugins"])
     assert plugins == mitogen_strategy_dir()
@@ -44,9 +44,10 @@ def test_an_unknown_strategy_is_refused(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("args", "env", "expected"),
     [
-        ([], {}, "linear"),
-        (["--ansible-strategy", "mitogen"], {}, "mitogen"),
-        ([], {"KSM_ANSIBLE_STRATEGY": "mitogen"}, "mitogen"),
+        ([], {}, "mitogen"),
+        (["--ansible-strategy", "linear"], {}, "linear"),
+        ([], {"KSM_ANSIBLE_STRATEGY": "linear"}, "linear"),
+        (["--ansible-strategy", "mitogen"], {"KSM_ANSIBLE_STRATEGY": "linear"}, "mitogen"),
     ],
 )
 def test_the_option_reaches_the_request(
