@@ -1,14 +1,21 @@
-"""Plan and idempotent re-apply of every host of the lab twin: ksm's settings vs Mitogen, same run.
+"""Plan and idempotent re-apply of every host of the lab twin: today's ksm against its baseline, same run.
 
 One throwaway twin of both sample authorities (systemd hosts, FRR routers, switch simulators) is
 built and applied once with ``ksm apply --all`` (devices first, as always: the routers' Linux side
 needs its interfaces); its time is the first apply. Then, on the same converged hosts, for each
 setting: a plan (``--check --diff``, nothing pending) and a second apply (nothing changed), each
-with the slowest tasks listed. The settings: ksm's (pipelining + ControlPersist, 8 forks, Ansible's
-linear strategy: the baseline, ``--ansible-strategy linear``) and the same with Mitogen's strategy
-(``--ansible-strategy mitogen``); with ``KSM_BENCH_ANSIBLE_DEFAULTS=1`` also Ansible's defaults (no
-pipelining, no ControlPersist, 5 forks; slow: about 4.6x ksm's). Ratios are against ksm's settings.
-Needs root (the lab twin). Run with ``python -m benchmarks.bench_hosts``.
+with the slowest tasks listed. The settings:
+
+* the baseline: ksm as it was at ``KSM_BENCH_BASELINE_REF`` (default :data:`BASELINE_REF`, the
+  last commit before the roles were consolidated; pipelining + ControlPersist, 8 forks, Ansible's
+  linear strategy), its code and roles taken from git into a temporary directory and run there;
+* today's roles with Ansible's linear strategy (``--ansible-strategy linear``);
+* today's roles with Mitogen's strategy (the default since 2026-12-01);
+* with ``KSM_BENCH_ANSIBLE_DEFAULTS=1`` also Ansible's defaults (no pipelining, no ControlPersist,
+  5 forks; slow).
+
+Ratios are against the baseline. Needs root (the lab twin) and a git checkout with history. Run with
+``python -m benchmarks.bench_hosts``.
 """
 
 from __future__ import annotations
@@ -34,11 +41,28 @@ from ksm_provision.playbook.scope import HostScope, host_scope
 from tests.testlab import throwaway_lab
 
 REPO = Path(__file__).resolve().parents[1]
+#: ksm before the roles were consolidated and Mitogen became the default (2026-12-01).
+BASELINE_REF = "01471bf"
+BASELINE = "ksm 01471bf (linear)"
 SETTINGS = {
-    "ksm settings": RunSettings(forks=8, pipelining=True, control_persist=True),
-    "ksm + mitogen": RunSettings(forks=8, pipelining=True, control_persist=True, strategy="mitogen"),
+    "today, linear": RunSettings(forks=8, pipelining=True, control_persist=True, strategy="linear"),
+    "today, mitogen": RunSettings(forks=8, pipelining=True, control_persist=True, strategy="mitogen"),
 }
-ANSIBLE_DEFAULTS = RunSettings(forks=5, pipelining=False, control_persist=False)
+ANSIBLE_DEFAULTS = RunSettings(forks=5, pipelining=False, control_persist=False, strategy="linear")
+#: Runs the baseline's own ``measure`` (its code, roles and inventories) in a child Python; the lab
+#: is found through the environment (KSM_LAB_DIR, ...), as ``ksm --target lab`` finds it.
+_BASELINE_SCRIPT = """
+import json, sys
+from pathlib import Path
+from benchmarks.bench_hosts import measure
+from ksm_provision.inventory.inventory import load_inventory
+from ksm_provision.lab.targets import LabTargets
+from ksm_provision.playbook.runner import RunSettings
+from ksm_provision.playbook.scope import host_scope
+scope = host_scope(load_inventory(Path("inventories")), LabTargets())
+figures = measure(sys.argv[1], RunSettings(forks=8, pipelining=True, control_persist=True), scope)
+print("BASELINE " + json.dumps(figures))
+"""
 RUNS = (("plan", RunMode.PLAN), ("second apply", RunMode.APPLY))
 
 
@@ -95,6 +119,26 @@ def measure(name: str, settings: RunSettings, scope: HostScope) -> dict[str, flo
     return figures
 
 
+def measure_baseline(ref: str, env: dict[str, str]) -> dict[str, float]:
+    """The baseline's plan and second apply: ksm at git revision *ref*, run from a temporary copy."""
+    with tempfile.TemporaryDirectory(prefix="ksm-baseline-", dir="/var/tmp") as tree:
+        archive = subprocess.run(["git", "-C", str(REPO), "archive", ref], capture_output=True, check=False)
+        if archive.returncode != 0:
+            raise SystemExit(f"the baseline needs git revision {ref}: {archive.stderr.decode()[-500:]}")
+        subprocess.run(["tar", "-x", "-C", tree], input=archive.stdout, check=True)
+        done = subprocess.run(
+            [sys.executable, "-c", _BASELINE_SCRIPT, BASELINE],
+            env={**env, "PYTHONPATH": tree}, cwd=tree, stdout=subprocess.PIPE, text=True, check=False,
+        )  # fmt: skip
+    lines = done.stdout.splitlines()
+    print("".join(line + "\n" for line in lines if not line.startswith("BASELINE ")), end="")
+    results = [line for line in lines if line.startswith("BASELINE ")]
+    if done.returncode != 0 or not results:
+        raise SystemExit(f"the baseline (ksm {ref}) failed with exit code {done.returncode}")
+    figures: dict[str, float] = json.loads(results[-1].removeprefix("BASELINE "))
+    return figures
+
+
 def first_apply(env: dict[str, str]) -> float:
     """``ksm apply --all --target lab`` on the fresh twin: hosts and devices, as an engineer runs it."""
     started = time.perf_counter()
@@ -126,19 +170,21 @@ def main() -> None:
         assert lab.up(plan.specs, topology=derive(inventory, plan.specs)).healthy
         first = first_apply(dict(os.environ))
         scope = host_scope(inventory, LabTargets(lab))
-        results = {name: measure(name, run_settings, scope) for name, run_settings in settings.items()}
-    base = results["ksm settings"]
+        ref = os.environ.get("KSM_BENCH_BASELINE_REF", BASELINE_REF)
+        results = {BASELINE: measure_baseline(ref, dict(os.environ))}
+        results.update({name: measure(name, run_settings, scope) for name, run_settings in settings.items()})
+    base = results[BASELINE]
     labels = [label for label, _ in RUNS]
     print(f"first apply (ksm apply --all, hosts and devices): {first:.1f} s")
-    print(f"{'':18}" + "".join(f"{label:>15}" for label in labels) + f"   ({len(scope.hosts)} lab hosts)")
+    print(f"{'':22}" + "".join(f"{label:>15}" for label in labels) + f"   ({len(scope.hosts)} lab hosts)")
     for name, figures in results.items():
-        print(f"{name:18}" + "".join(f"{figures[label]:>13.1f} s" for label in labels))
+        print(f"{name:22}" + "".join(f"{figures[label]:>13.1f} s" for label in labels))
     ratios = {
         name: {label: base[label] / figures[label] for label in labels} for name, figures in results.items()
     }
     for name, by_label in ratios.items():
         cells = "".join(f"{by_label[label]:>14.2f}x" for label in labels)
-        print(f"{'vs ksm settings':18}{cells}  {name}")
+        print(f"{'vs baseline':22}{cells}  {name}")
     print(
         json.dumps(
             {
@@ -146,7 +192,8 @@ def main() -> None:
                 "hosts": len(scope.hosts),
                 "first_apply_s": first,
                 "results": results,
-                "speedup_vs_ksm_settings": ratios,
+                "baseline": BASELINE,
+                "speedup_vs_baseline": ratios,
             }
         )
     )
