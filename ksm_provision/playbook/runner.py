@@ -66,6 +66,9 @@ class HostProgress(Protocol):
 #: Ansible strategies ksm can run with: Ansible's own ``linear``, or Mitogen's ``mitogen_linear``
 #: (one persistent Python per host instead of a module upload and interpreter start per task).
 STRATEGIES = ("linear", "mitogen")
+#: The managed hosts' Python (Debian 12); ``ANSIBLE_PYTHON_INTERPRETER`` or a host's
+#: ``ansible_python_interpreter`` overrides it.
+PYTHON_INTERPRETER = "/usr/bin/python3"
 #: Mitogen since 2026-12-01: plan and re-apply about 3x faster, and the whole lab tier passes with it
 #: (check mode, diffs, no_log accounting); ``linear`` stays for hosts where Mitogen cannot run.
 DEFAULT_STRATEGY = "mitogen"
@@ -126,7 +129,9 @@ def ansible_cfg(
             *([f"collections_path = {collections}"] if collections else []),
             f"forks = {settings.forks}",
             f"host_key_checking = {check_host_keys}",
-            "interpreter_python = auto_silent",
+            # Debian's python3 (every managed host is Debian 12), not discovery: under Mitogen,
+            # discovery tries interpreters one connection at a time and doubled each host's start
+            f"interpreter_python = {PYTHON_INTERPRETER}",
             "retry_files_enabled = False",
             "deprecation_warnings = False",
             "gathering = implicit",
