@@ -28,8 +28,16 @@ from ksm_provision.render.ansible_inventory import write_ansible_inventory
 from ksm_provision.render.gateway_vars import gateway_hosts
 from ksm_provision.target_resolution import resolver_for
 from ksm_provision.targets import Target
+from ksm_provision.verify.check_ids import check_ids
+from ksm_provision.verify.expectations import host_spec
 from ksm_provision.verify.runner import VerifyResult
-from ksm_provision.workflow.records import VerifyRecord, save_status, utc_now
+from ksm_provision.workflow.records import (
+    CheckOutcome,
+    VerifyChecksRecord,
+    VerifyRecord,
+    save_status,
+    utc_now,
+)
 
 forks_option = click.option(
     "--forks", type=click.IntRange(1, 64), default=8, show_default=True, help="Hosts worked on in parallel."
@@ -78,7 +86,9 @@ def verify(
     )
     with status:
         result = verify_hosts(scope, junit, parse_vault_files(vault_files))
-    _record_verification(result, scope.authority_of, target)
+    # the same specs verify_hosts checked: they give each result's check id for `ksm compliance`
+    ids = check_ids(host_spec(scope.inventory, h, scope.connections[h.hostname]) for h in scope.hosts)
+    _record_verification(result, scope.authority_of, target, ids)
     if as_json:
         print_json(
             {
@@ -99,16 +109,36 @@ def verify(
         raise click.exceptions.Exit(EXIT_FAILURE)
 
 
-def _record_verification(result: VerifyResult, authority_of: dict[str, str], target: str) -> None:
-    """Keep each authority's pass rate for `ksm report`."""
+def _record_verification(
+    result: VerifyResult, authority_of: dict[str, str], target: str, ids: dict[tuple[str, str], str]
+) -> None:
+    """Keep each authority's pass rate for `ksm report` and each check's outcome for `ksm compliance`."""
     for authority in sorted(set(authority_of.values())):
         checks = [c for c in result.checks if authority_of.get(c.host) == authority]
         if not checks:
             continue
         failed = sum(not c.passed for c in checks)
+        now = utc_now()
+        save_status(
+            VerifyChecksRecord(
+                time=now,
+                authority=authority,
+                target=target,
+                results=[
+                    CheckOutcome(
+                        host=c.host,
+                        check=ids.get((c.host, c.check)),
+                        name=c.check,
+                        passed=c.passed,
+                        message=c.message,
+                    )
+                    for c in checks
+                ],
+            )
+        )
         save_status(
             VerifyRecord(
-                time=utc_now(),
+                time=now,
                 authority=authority,
                 target=target,
                 passed=failed == 0,

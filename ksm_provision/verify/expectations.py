@@ -10,13 +10,16 @@ the sockets it listens on.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
+import yaml
 from pydantic import BaseModel, ConfigDict
 
 from ksm_provision.inventory.hosts import Host
 from ksm_provision.inventory.inventory import Inventory
 from ksm_provision.render.gateway_vars import ansible_host_vars
+from ksm_provision.resources import project_dir
 from ksm_provision.targets import Connection
 
 
@@ -85,7 +88,17 @@ def listening_check(what: str, protocol: str, port: int) -> Check:
     )
 
 
+@functools.cache
+def base_role_defaults() -> dict[str, Any]:
+    """The ``base`` role's defaults (``roles/base/defaults/main.yml``): the values a host gets where
+    the inventory sets nothing (SSH hardening, update origins), so verify expects what apply wrote."""
+    path = project_dir() / "roles" / "base" / "defaults" / "main.yml"
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    return data if isinstance(data, dict) else {}
+
+
 def checks_for(variables: dict[str, Any]) -> list[Check]:
+    variables = {**base_role_defaults(), **variables}
     checks = [
         Check(kind="hostname", name="hostname", params={"hostname": variables["base_hostname"]}),
         Check(kind="timezone", name="timezone", params={"timezone": variables["base_timezone"]}),
@@ -96,6 +109,34 @@ def checks_for(variables: dict[str, Any]) -> list[Check]:
             params={"servers": variables["base_dns_servers"], "search": variables["base_dns_search"]},
         ),
         Check(kind="sshd", name="sshd hardening", params={}),
+        Check(
+            kind="sshd_login",
+            name="sshd key-only login and session limits",
+            params={
+                "permit_root_login": variables["base_sshd_permit_root_login"],
+                "max_auth_tries": variables["base_sshd_max_auth_tries"],
+                "client_alive_interval": variables["base_sshd_client_alive_interval"],
+                "client_alive_count_max": variables["base_sshd_client_alive_count_max"],
+            },
+        ),
+        Check(
+            kind="sshd_crypto",
+            name="sshd ciphers, MACs and key exchange",
+            params={
+                "ciphers": variables["base_sshd_ciphers"],
+                "macs": variables["base_sshd_macs"],
+                "kex_algorithms": variables["base_sshd_kex_algorithms"],
+            },
+        ),
+        Check(kind="no_cleartext_remote", name="no telnet, rsh or ftp server", params={}),
+        Check(
+            kind="unattended_upgrades",
+            name="automatic security updates as configured",
+            params={
+                "enabled": bool(variables["base_unattended_upgrades"]),
+                "origins": variables["base_unattended_upgrades_origins"],
+            },
+        ),
         service_check("ssh"),
         listening_check("sshd", "tcp", 22),
         service_check("chrony"),
@@ -111,6 +152,13 @@ def checks_for(variables: dict[str, Any]) -> list[Check]:
     if variables.get("base_log_host"):
         checks.append(
             Check(kind="syslog", name="log forwarding", params={"host": variables["base_log_host"]})
+        )
+        checks.append(
+            Check(
+                kind="syslog_auth",
+                name="log forwarding includes auth and authpriv",
+                params={"host": variables["base_log_host"]},
+            )
         )
     for package in variables.get("workplace_packages", []):
         checks.append(Check(kind="package", name=f"package {package}", params={"name": package}))

@@ -102,6 +102,127 @@ def check_sshd(host: Any, _: dict[str, Any]) -> None:
     assert "x11forwarding no" in effective
 
 
+def _sshd_effective(host: Any) -> dict[str, str]:
+    """``sshd -T``: the configuration the daemon runs with (after a reload), keyword -> value."""
+    effective: dict[str, str] = {}
+    for line in host.check_output("/usr/sbin/sshd -T 2>/dev/null").splitlines():
+        keyword, _, value = line.strip().partition(" ")
+        effective.setdefault(keyword.lower(), value.strip())
+    return effective
+
+
+#: ``sshd -T`` prints PermitRootLogin prohibit-password under its older name.
+_ROOT_LOGIN_ALIASES = {"prohibit-password": "without-password"}
+
+
+def check_sshd_login(host: Any, p: dict[str, Any]) -> None:
+    """Key-only login, root login and session limits as the inventory configures them."""
+    effective = _sshd_effective(host)
+    wanted = {
+        "permitrootlogin": _ROOT_LOGIN_ALIASES.get(p["permit_root_login"], p["permit_root_login"]),
+        "passwordauthentication": "no",
+        "kbdinteractiveauthentication": "no",
+        "permitemptypasswords": "no",
+        "pubkeyauthentication": "yes",
+        "maxauthtries": str(p["max_auth_tries"]),
+        "clientaliveinterval": str(p["client_alive_interval"]),
+        "clientalivecountmax": str(p["client_alive_count_max"]),
+    }
+    wrong = [
+        f"{k} {effective.get(k, '(unset)')} (expected {v})"
+        for k, v in wanted.items()
+        if effective.get(k) != v
+    ]
+    assert not wrong, "sshd -T: " + ", ".join(wrong)
+
+
+def check_sshd_crypto(host: Any, p: dict[str, Any]) -> None:
+    """The daemon offers exactly the configured ciphers, MACs and key exchange methods."""
+    effective = _sshd_effective(host)
+    wanted = {"ciphers": p["ciphers"], "macs": p["macs"], "kexalgorithms": p["kex_algorithms"]}
+    wrong = [
+        f"{k} {effective.get(k, '(unset)')} (expected {','.join(v)})"
+        for k, v in wanted.items()
+        if effective.get(k, "").split(",") != list(v)
+    ]
+    assert not wrong, "sshd -T: " + "; ".join(wrong)
+
+
+#: Servers of protocols SSH replaces (telnet, rlogin/rsh/rexec, FTP): Debian package names.
+CLEARTEXT_REMOTE_PACKAGES = (
+    "telnetd",
+    "inetutils-telnetd",
+    "telnetd-ssl",
+    "rsh-server",
+    "rsh-redone-server",
+    "ftpd",
+    "inetutils-ftpd",
+    "vsftpd",
+    "proftpd-basic",
+    "proftpd-core",
+    "pure-ftpd",
+    "tnftpd",
+)
+#: ftp, telnet, rexec, rlogin (514/tcp is rsh but also syslog over TCP: the packages cover rsh).
+CLEARTEXT_REMOTE_PORTS = ("21", "23", "512", "513")
+
+
+def check_no_cleartext_remote(host: Any, _: dict[str, Any]) -> None:
+    """No telnet, rsh/rlogin or FTP server installed, nothing listening on their ports."""
+    listed = host.run(
+        "dpkg-query -W -f='${Package} ${db:Status-Abbrev}\\n' "
+        + " ".join(CLEARTEXT_REMOTE_PACKAGES)
+        + " 2>/dev/null"
+    ).stdout
+    installed = sorted(line.split()[0] for line in listed.splitlines() if line.split()[1:2] == ["ii"])
+    assert not installed, f"servers of protocols SSH replaces are installed: {', '.join(installed)}"
+    ports = {s.rsplit(":", 1)[1] for s in host.socket.get_listening_sockets() if s.startswith("tcp://")}
+    open_ports = sorted(set(CLEARTEXT_REMOTE_PORTS) & ports)
+    assert not open_ports, f"something listens on tcp/{', tcp/'.join(open_ports)} (ftp/telnet/rexec/rlogin)"
+
+
+def check_unattended_upgrades(host: Any, p: dict[str, Any]) -> None:
+    """APT's periodic jobs as the inventory says: daily lists and unattended upgrades from the
+    approved origins (``apt-config dump``: what apt really reads). Whether apt's timers run the
+    jobs is not checked: the role does not manage them, and the lab twin switches them off."""
+    dump = host.check_output("apt-config dump 2>/dev/null")
+    wanted = "1" if p["enabled"] else "0"
+    for key in ("APT::Periodic::Update-Package-Lists", "APT::Periodic::Unattended-Upgrade"):
+        value = re.search(rf'^{re.escape(key)} "([^"]*)";$', dump, re.MULTILINE)
+        shown = value[1] if value else "(unset)"
+        assert shown == wanted, f'{key} is "{shown}", expected "{wanted}"'
+    if not p["enabled"]:
+        return
+    assert host.package("unattended-upgrades").is_installed, "package unattended-upgrades not installed"
+    origins = re.findall(r'^Unattended-Upgrade::Origins-Pattern:: "([^"]*)";$', dump, re.MULTILINE)
+    missing = [origin for origin in p["origins"] if origin not in origins]
+    assert not missing, f"origins not approved for unattended upgrades: {', '.join(missing)}"
+
+
+def _covers(selector: str, facility: str) -> bool:
+    """Whether an rsyslog *selector* (``*.*``, ``auth,authpriv.*;mail.none``) selects *facility*.
+
+    >>> [_covers(s, "authpriv") for s in ("*.*", "auth,authpriv.*", "*.*;authpriv.none", "kern.*")]
+    [True, True, False, False]
+    """
+    selected = False
+    for part in selector.split(";"):
+        facilities, _, priority = part.partition(".")
+        if "*" in facilities.split(",") or facility in facilities.split(","):
+            selected = priority.strip() != "none"
+    return selected
+
+
+def check_syslog_auth(host: Any, p: dict[str, Any]) -> None:
+    """A forwarding rule to the log host selects the auth and authpriv facilities (logins, sudo)."""
+    config = _text(host, "/etc/rsyslog.conf", "/etc/rsyslog.d/*.conf")
+    target = re.compile(rf"^(\S+)\s+@@?\[?{re.escape(p['host'])}\]?(?::\d+)?\s*$")
+    selectors = [m[1] for line in config.splitlines() if (m := target.match(line.strip()))]
+    assert selectors, f"no rule forwards to {p['host']}"
+    for facility in ("auth", "authpriv"):
+        assert any(_covers(s, facility) for s in selectors), f"{facility} is not forwarded to {p['host']}"
+
+
 def check_service(host: Any, p: dict[str, Any]) -> None:
     unit, process = p["unit"], p["process"]
     service = host.service(unit)
@@ -213,6 +334,11 @@ CHECKS = {
     "ntp": check_ntp,
     "dns": check_dns,
     "sshd": check_sshd,
+    "sshd_login": check_sshd_login,
+    "sshd_crypto": check_sshd_crypto,
+    "no_cleartext_remote": check_no_cleartext_remote,
+    "unattended_upgrades": check_unattended_upgrades,
+    "syslog_auth": check_syslog_auth,
     "service": check_service,
     "listening": check_listening,
     "ntp_sources": check_ntp_sources,

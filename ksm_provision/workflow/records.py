@@ -4,6 +4,8 @@ Everything lives under ``$KSM_STATE_DIR`` (default ``./.ksm-state``):
 
 - ``audit.jsonl``: append-only, one :class:`AuditRecord` per apply per authority
 - ``verify/<authority>.json``: the last :class:`VerifyRecord`
+- ``verify-checks/<authority>.json``: the last :class:`VerifyChecksRecord` (each check's outcome per
+  host, for ``ksm compliance``; the report reads only the counts above)
 - ``drift/<authority>.json``: the last :class:`DriftRecord`
 - ``plans/<authority>.json``: the last :class:`PlanRecord` (changes pending until applied)
 - ``proof/<authority>.json``: the last :class:`ProofRecord` (``ksm prove``: cells sourced there only)
@@ -26,7 +28,7 @@ from pydantic import Field, ValidationError
 
 from ksm_provision.fileio import write_atomic
 from ksm_provision.prove.model import Cell, Totals
-from ksm_provision.results import ResultModel
+from ksm_provision.results import FrozenResult, ResultModel
 from ksm_provision.workflow.history import DriftEntry, VerifyEntry, append_history, check_authority
 
 
@@ -87,6 +89,28 @@ class VerifyRecord(Record):
     pass_rate: float
 
 
+class CheckOutcome(FrozenResult):
+    """One verify check on one host: its stable id (``sshd``, ``service:chrony``), name and verdict."""
+
+    host: str
+    #: :func:`ksm_provision.verify.check_ids.check_id` of the check; None if the run named a check
+    #: that the spec does not hold (never expected).
+    check: str | None
+    name: str
+    passed: bool
+    #: The first line of the failure, redacted like every verify output; empty when passed.
+    message: str = ""
+
+
+class VerifyChecksRecord(Record):
+    """The outcome of every check of one authority's last verify run (same time as its VerifyRecord)."""
+
+    time: datetime
+    authority: str
+    target: str
+    results: list[CheckOutcome] = Field(default_factory=list)
+
+
 class DriftRecord(Record):
     time: datetime
     authority: str
@@ -121,6 +145,7 @@ R = TypeVar("R", bound=Record)
 
 _KIND_DIRS: dict[type[Record], str] = {
     VerifyRecord: "verify",
+    VerifyChecksRecord: "verify-checks",
     DriftRecord: "drift",
     PlanRecord: "plans",
     ProofRecord: "proof",
@@ -128,7 +153,8 @@ _KIND_DIRS: dict[type[Record], str] = {
 
 
 def save_status(
-    record: VerifyRecord | DriftRecord | PlanRecord | ProofRecord, base: Path | None = None
+    record: VerifyRecord | VerifyChecksRecord | DriftRecord | PlanRecord | ProofRecord,
+    base: Path | None = None,
 ) -> Path:
     """Keep *record* as the authority's last of its kind; a verify or drift record also goes to
     the authority's history (:mod:`.history`)."""
