@@ -105,6 +105,11 @@ COMMANDS = {
         "apply",
         "Apply hosts and devices: --authority ID / --all, or exactly the reviewed PLAN file.",
     ),
+    "compliance": LazyCommand(
+        "compliance",
+        "compliance",
+        "IT-Grundschutz-Check: each mapped BSI Anforderung per authority, with ksm's evidence.",
+    ),
     "drift": LazyCommand(
         "change",
         "drift",

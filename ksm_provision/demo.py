@@ -85,6 +85,11 @@ def steps() -> list[Step]:
             "Report for management: build/report.html (open it in a browser)",
             ["report", "--out", str(REPO / "build" / "report.html")],
         ),
+        Step(
+            "IT-Grundschutz-Check of Schwerin: each mapped BSI Anforderung with the evidence the steps "
+            "above recorded (reads the state directory, contacts nothing; lab evidence, not production)",
+            ["compliance", "--authority", "schwerin"],
+        ),
     ]
 
 

@@ -15,6 +15,7 @@ from ksm_provision.commands.common import (
     pass_context,
     print_json,
 )
+from ksm_provision.compliance.report_section import add_grundschutz
 from ksm_provision.errors import relative_path
 from ksm_provision.report.collect import collect_report
 from ksm_provision.report.html import write_html
@@ -65,8 +66,9 @@ def report(
     Times are shown in each authority's time zone (default Europe/Berlin); the JSON keeps UTC.
     """
     inventory = ctx.scoped(authorities)
-    model = collect_report(
-        inventory, state if state is not None else state_dir(), filtered=bool(authorities), weeks=weeks
+    base = state if state is not None else state_dir()
+    model = add_grundschutz(
+        collect_report(inventory, base, filtered=bool(authorities), weeks=weeks), inventory, base
     )
     if as_json:
         print_json(model)

@@ -67,6 +67,7 @@ from ksm_provision.workflow.records import (
     ProofRecord,
     PullEnrollment,
     PullRunRecord,
+    VerifyChecksRecord,
     VerifyRecord,
     load_pull_enrollment,
     load_pull_runs,
@@ -74,8 +75,8 @@ from ksm_provision.workflow.records import (
     utc_now,
 )
 
-S = TypeVar("S", VerifyRecord, DriftRecord, PlanRecord, ProofRecord)
-R = TypeVar("R", AuditRecord, VerifyRecord, DriftRecord, PlanRecord, ProofRecord)
+S = TypeVar("S", VerifyRecord, VerifyChecksRecord, DriftRecord, PlanRecord, ProofRecord)
+R = TypeVar("R", AuditRecord, VerifyRecord, VerifyChecksRecord, DriftRecord, PlanRecord, ProofRecord)
 E = TypeVar("E", bound=HistoryEntry)
 NO_ROLE = "none"
 

@@ -23,6 +23,9 @@ from ksm_provision.report.model import (
     ApplyInfo,
     AuthorityReport,
     DriftInfo,
+    GrundschutzInfo,
+    GrundschutzOpen,
+    GrundschutzWeek,
     OpenChanges,
     ProofInfo,
     PullInfo,
@@ -260,6 +263,55 @@ def trend_cells(week: TrendWeek) -> dict[str, TrendCell]:
     return {"changes": changes, "drift": drift, "checks": checks, "pass_rate": rate}
 
 
+# --------------------------------------------------------------------------- IT-Grundschutz
+
+#: Open Anforderungen listed per authority on the page; the rest are counted (the JSON has all).
+SHOWN_OPEN = 15
+
+
+def grundschutz_badge(info: GrundschutzInfo | None) -> Badge:
+    """The share of mapped Anforderungen met; nothing recorded is "keine Daten", never green.
+
+    >>> empty = GrundschutzInfo(kompendium="k", mapped=3, met=0, partial=0, not_met=0, no_data=3,
+    ...     not_checkable=1, share_met=None, latest_evidence=None, targets=[], open=[])
+    >>> grundschutz_badge(empty), grundschutz_badge(None).tone
+    (Badge(text='keine Daten', tone='none'), 'none')
+    """
+    if info is None or info.share_met is None:
+        return Badge(labels.NO_DATA, "none")
+    tone: Tone = "bad" if info.not_met else "ok" if info.met == info.mapped else "warn"
+    return Badge(f"{labels.percent(info.share_met)} erfüllt", tone)
+
+
+def open_tone(item: GrundschutzOpen) -> Tone:
+    """Red for nicht erfüllt, amber for teilweise, grey for keine Daten."""
+    if item.status == "not_met":
+        return "bad"
+    return "warn" if item.status == "partial" else "none"
+
+
+def grundschutz_cells(week: GrundschutzWeek) -> dict[str, TrendCell]:
+    """A week of the Grundschutz trend: "keine Daten" without a check that week.
+
+    >>> from datetime import date
+    >>> none = GrundschutzWeek(week="2025-W11", start=date(2025, 3, 10), mapped=None, met=None,
+    ...     partial=None, not_met=None, no_data=None, share_met=None)
+    >>> {key: cell.text for key, cell in grundschutz_cells(none).items()}
+    {'share': 'keine Daten', 'met': 'keine Daten', 'not_met': 'keine Daten'}
+    """
+    if week.mapped is None or week.met is None or week.not_met is None:
+        return {"share": NO_DATA_CELL, "met": NO_DATA_CELL, "not_met": NO_DATA_CELL}
+    share = NO_DATA_CELL
+    if week.share_met is not None:
+        tone: Tone = "bad" if week.not_met else "ok" if week.met == week.mapped else "warn"
+        share = TrendCell(labels.percent(week.share_met), tone)
+    return {
+        "share": share,
+        "met": TrendCell(f"{week.met} von {week.mapped}"),
+        "not_met": TrendCell(labels.number(week.not_met), "bad" if week.not_met else None),
+    }
+
+
 # --------------------------------------------------------------------------- tables
 
 
@@ -376,6 +428,7 @@ def _template() -> Template:
         timestamp=labels.timestamp,
         calendar_week=labels.calendar_week,
         trend_cells=trend_cells,
+        grundschutz_cells=grundschutz_cells,
     )
     env.globals.update(plural=labels.plural)
     env.globals.update(
@@ -392,6 +445,10 @@ def _template() -> Template:
         open_changes_badge=open_changes_badge,
         proof_badge=proof_badge,
         pull_badge=pull_badge,
+        grundschutz_badge=grundschutz_badge,
+        open_tone=open_tone,
+        SHOWN_OPEN=SHOWN_OPEN,
+        GRUNDSCHUTZ_STATUS=labels.GRUNDSCHUTZ_STATUS,
         verify_kpi=verify_kpi,
         drift_kpi=drift_kpi,
         open_changes_kpi=open_changes_kpi,

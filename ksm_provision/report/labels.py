@@ -34,6 +34,13 @@ SERVER_ROLES = {
 }
 DEVICE_ROLES = {"router": "Router", "core_switch": "Core-Switch", "access_switch": "Access-Switch"}
 OPERATING_SYSTEMS = {"debian12": "Debian 12", "cisco_ios": "Cisco IOS", "frr": "FRRouting"}
+#: The status of an Anforderung in the IT-Grundschutz section (keys as in ``ksm compliance --json``).
+GRUNDSCHUTZ_STATUS = {
+    "met": "erfüllt",
+    "partial": "teilweise",
+    "not_met": "nicht erfüllt",
+    "not_checked": NO_DATA,
+}
 APPLY_RESULTS = {
     "success": "erfolgreich",
     "failed": "fehlgeschlagen",

@@ -4,11 +4,11 @@
 within a major ``schema_version``; renaming or removing a key raises the major version.
 Missing status records ("keine Daten") are ``null``, never invented zeros.
 
-Top level (``schema_version`` ``"1.3"``; 1.1 added ``proof``, 1.2 ``pull``, 1.3 ``timezone``,
+Top level (``schema_version`` ``"1.4"``; 1.1 added ``proof``, 1.2 ``pull``, 1.3 ``timezone``,
 ``trend_weeks``, ``authorities[].timezone``, ``authorities[].last_plan``, ``authorities[].trend`` and
-``totals.open_changes.authorities_with_data``)::
+``totals.open_changes.authorities_with_data``, 1.4 ``authorities[].grundschutz``)::
 
-    schema_version   "1.3"
+    schema_version   "1.4"
     generated_at     ISO 8601 time (UTC) the report was built
     timezone         zone the report's own times are shown in (the provider's default, else Europe/Berlin)
     trend_weeks      how many ISO weeks each authority's ``trend`` covers (``ksm report --weeks``)
@@ -50,6 +50,14 @@ Counting rules:
   authority's ``stale_after_hours``, nothing failed), ``stale`` (no run within it, or never) or
   ``failing`` (the last run, within it, failed); staleness counts from when the collector received
   the record. ``null`` when the authority has no pull clients.
+- IT-Grundschutz (``authorities[].grundschutz``, the check of ``ksm compliance`` from the same
+  records, added by :func:`ksm_provision.compliance.report_section.add_grundschutz`): ``mapped`` =
+  Anforderungen of the mapping with ksm evidence, each counted once as ``met`` (erfüllt),
+  ``partial`` (teilweise), ``not_met`` (nicht erfüllt) or ``no_data`` (keine Daten);
+  ``share_met`` = met / mapped, ``null`` when no evidence is recorded at all (never 0 %). ``open``
+  lists every mapped Anforderung not met: nicht erfüllt first, then teilweise, then keine Daten
+  (ids, titles and the reason, no host names). ``trend`` per ISO week: the counts of the week's last
+  ``ksm compliance`` run (history ``compliance.jsonl``); a week without one is ``null``.
 """
 
 from __future__ import annotations
@@ -59,7 +67,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-SCHEMA_VERSION = "1.3"
+SCHEMA_VERSION = "1.4"
 #: The zone times are shown in when neither the authority nor the provider sets one.
 DEFAULT_TIMEZONE = "Europe/Berlin"
 #: Weeks of trend a report covers unless ``ksm report --weeks`` says otherwise.
@@ -247,6 +255,45 @@ class TrendWeek(ReportModel):
     pass_rate: float | None = Field(description="(checks - failed_checks) / checks; null without checks")
 
 
+class GrundschutzOpen(ReportModel):
+    """A mapped Anforderung that is not met (ids and texts of the Kompendium and ksm, no names)."""
+
+    id: str = Field(description="e.g. SYS.1.3.A8")
+    title: str
+    baustein: str
+    level: Literal["B", "S", "H"]
+    status: Literal["not_met", "partial", "not_checked"]
+    reason: str
+
+
+class GrundschutzWeek(ReportModel):
+    """The last ``ksm compliance`` of one ISO week; ``null`` figures: no check that week."""
+
+    week: str
+    start: date
+    mapped: int | None
+    met: int | None
+    partial: int | None
+    not_met: int | None
+    no_data: int | None
+    share_met: float | None = Field(description="met / mapped; null without a check or evidence")
+
+
+class GrundschutzInfo(ReportModel):
+    kompendium: str = Field(description="the edition the mapping follows")
+    mapped: int = Field(description="Anforderungen with ksm evidence")
+    met: int
+    partial: int
+    not_met: int
+    no_data: int = Field(description="mapped, but no evidence recorded")
+    not_checkable: int = Field(description="organisational: no ksm evidence (not in the share)")
+    share_met: float | None = Field(description="met / mapped; null when nothing is recorded")
+    latest_evidence: datetime | None = Field(description="time of the newest record used; null = keine Daten")
+    targets: list[str] = Field(description="where the evidence comes from: lab, production")
+    open: list[GrundschutzOpen] = Field(description="not met: nicht erfüllt, teilweise, keine Daten")
+    trend: list[GrundschutzWeek] = Field(default_factory=list, description="oldest week first")
+
+
 # --------------------------------------------------------------------------- per authority
 
 
@@ -269,6 +316,10 @@ class AuthorityReport(ReportModel):
     proof: ProofInfo | None = Field(default=None, description="last `ksm prove`; null = keine Daten")
     pull: PullInfo | None = Field(default=None, description="pull-mode clients; null = none enrolled")
     trend: list[TrendWeek] = Field(default_factory=list, description="oldest week first")
+    grundschutz: GrundschutzInfo | None = Field(
+        default=None,
+        description="the IT-Grundschutz-Check (ksm compliance), added by ksm report; null = keine Daten",
+    )
 
 
 # --------------------------------------------------------------------------- totals

@@ -204,6 +204,36 @@ def proof_failures(report: Report) -> list[Text]:
     return lines
 
 
+def grundschutz_table(report: Report, look: Look = RICH) -> Table:
+    """IT-Grundschutz per authority (as ``ksm compliance``): share met and the counts; the first
+    open Anforderungen, not met first."""
+    table = _table(look, "IT-Grundschutz (Anforderungen mit ksm-Nachweis)")
+    for heading in ("Behörde", "erfüllt", "teilweise", "nicht erfüllt", "keine Daten", "offen, zuerst"):
+        _column(table, heading, "left" if heading in ("Behörde", "offen, zuerst") else "right")
+    for authority in report.authorities:
+        info = authority.grundschutz
+        if info is None:
+            table.add_row(text(authority.id), _no_data(), "", "", "", "")
+            continue
+        if info.share_met is None:
+            share = _no_data()
+        else:
+            tone = "bad" if info.not_met else "ok" if info.met == info.mapped else "warn"
+            share = Text(
+                f"{labels.percent(info.share_met)} ({info.met} von {info.mapped})", style=_STYLES[tone]
+            )
+        first = ", ".join(item.id for item in info.open[:3])
+        table.add_row(
+            text(authority.id),
+            share,
+            labels.number(info.partial),
+            Text(labels.number(info.not_met), style=_STYLES["bad"] if info.not_met else ""),
+            labels.number(info.no_data),
+            text(first),
+        )
+    return table
+
+
 def pull_table(report: Report, look: Look = RICH) -> Table | None:
     """Pull-mode clients per authority (``ksm pull``): current, stale, failing; None without any."""
     if not any(a.pull for a in report.authorities):
@@ -294,6 +324,7 @@ def summary(report: Report, look: Look = RICH) -> Group:
         trend_table(report, look),
         proof_table(report, look),
         *proof_failures(report),
+        grundschutz_table(report, look),
         *([pull] if pull is not None else []),
         footer,
         zone_note,

@@ -6,6 +6,8 @@ a compact entry (the time and what the trend counts) to the authority's history 
 - ``history/<authority>/verify.jsonl``: one :class:`VerifyEntry` per saved verify record
 - ``history/<authority>/drift.jsonl``: one :class:`DriftEntry` per saved drift record
 - ``history/<authority>/pull-runs.jsonl``: one :class:`PullRunEntry` per run the collector accepts
+- ``history/<authority>/compliance.jsonl``: one :class:`ComplianceEntry` per ``ksm compliance`` run
+  (see :func:`ksm_provision.compliance.state.record_summaries` for why it is written there)
 
 Writers (CLI runs and the threads of ``ksm pull serve``) append under an exclusive ``flock`` of the
 file with one ``os.write`` of the whole line to a file opened ``O_APPEND``: lines never interleave.
@@ -106,12 +108,27 @@ class PullRunEntry(HistoryEntry):
         return cls(time=record.received, authority=record.authority, host=record.host, failed=failed)
 
 
+class ComplianceEntry(HistoryEntry):
+    """One Grundschutz-Check of one authority: how many mapped Anforderungen had which status."""
+
+    #: Kompendium edition of the mapping the check used (a new edition starts a new series).
+    edition: str
+    #: Anforderungen with ksm evidence (coverage full or partial): the base of the share met.
+    mapped: int = Field(ge=0)
+    met: int = Field(ge=0)
+    partial: int = Field(ge=0)
+    not_met: int = Field(ge=0)
+    #: Mapped, but none of their evidence recorded ("keine Daten").
+    no_data: int = Field(ge=0)
+
+
 E = TypeVar("E", bound=HistoryEntry)
 
 _FILES: dict[type[HistoryEntry], str] = {
     VerifyEntry: "verify.jsonl",
     DriftEntry: "drift.jsonl",
     PullRunEntry: "pull-runs.jsonl",
+    ComplianceEntry: "compliance.jsonl",
 }
 
 

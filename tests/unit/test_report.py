@@ -14,6 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 from ksm_provision.cli import ksm
+from ksm_provision.compliance.report_section import add_grundschutz
 from ksm_provision.errors import UsageError
 from ksm_provision.inventory.inventory import Inventory, load_inventory
 from ksm_provision.prove.matrix import derive_expectations
@@ -170,7 +171,8 @@ def state(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def report(inventory: Inventory, state: Path) -> Report:
-    return collect_report(inventory, state, generated_at=NOW)
+    """The report as `ksm report` builds it: collected, then with the IT-Grundschutz section."""
+    return add_grundschutz(collect_report(inventory, state, generated_at=NOW), inventory, state)
 
 
 def by_id(report: Report, authority: str) -> Any:
@@ -377,6 +379,11 @@ GOLDEN_STRUCTURE: dict[str, list[str]] = {
     "authorities[].proof.failing[]": words(
         "kind source destination service expected observed status detail defined_by[]"
     ),
+    "authorities[].grundschutz": words(
+        "kompendium mapped met partial not_met no_data not_checkable share_met latest_evidence targets[]"
+    ),
+    "authorities[].grundschutz.open[]": words("id title baustein level status reason"),
+    "authorities[].grundschutz.trend[]": words("week start mapped met partial not_met no_data share_met"),
     "shared_services[]": words("id name port hosted_by host consumers[]"),
 }
 GOLDEN_KEYS = [
@@ -401,7 +408,7 @@ def key_paths(value: Any, prefix: str = "") -> set[str]:
 
 def test_json_structure_is_stable(report: Report) -> None:
     data = json.loads(report.model_dump_json())
-    assert data["schema_version"] == "1.3"
+    assert data["schema_version"] == "1.4"
     paths = key_paths(data)
     paths = {p for p in paths if not any(q.startswith(p + ".") for q in paths)}  # a null object in one item
     assert sorted(paths) == sorted(GOLDEN_KEYS), "a key changed: raise schema_version and update"
