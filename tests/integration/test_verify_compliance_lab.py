@@ -5,6 +5,9 @@ erfüllt" naming that host; the repair leaves the shared lab converged.
 The control broken is the SSH hardening of SYS.1.3.A8 (coverage full in the mapping, target: the
 servers, all of which the twin has): a drop-in read before ksm's hardening file allows passwords
 again, as a hand edit on a server would.
+
+It converges all of Schwerin, so it must run after test_hosts_lab.py, whose first test expects
+Schwerin's hosts fresh: the lab is shared by the session and modules run in name order.
 """
 
 from __future__ import annotations
