@@ -10,10 +10,11 @@ import functools
 import json
 import os
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 from click.shell_completion import CompletionItem
@@ -153,6 +154,22 @@ limit_option = click.option(
     shell_complete=complete_limit,
     help="Only hosts and devices whose names match these shell patterns (comma-separated).",
 )
+
+_Command = TypeVar("_Command", bound=Callable[..., Any])
+
+
+def state_dir_option(holds: str) -> Callable[[_Command], _Command]:
+    """``--state-dir DIR`` (default ``$KSM_STATE_DIR`` or ``.ksm-state``); *holds* says what the
+    command reads or writes there."""
+    return click.option(
+        "--state-dir",
+        "state",
+        type=click.Path(file_okay=False, path_type=Path),
+        default=None,
+        metavar="DIR",
+        help=f"{holds} [default: $KSM_STATE_DIR or .ksm-state]",
+    )
+
 
 vault_option = click.option(
     "--vault-password-file",

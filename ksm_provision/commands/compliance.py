@@ -15,6 +15,7 @@ from ksm_provision.commands.common import (
     json_option,
     pass_context,
     print_json,
+    state_dir_option,
 )
 from ksm_provision.errors import relative_path
 
@@ -30,14 +31,7 @@ from ksm_provision.errors import relative_path
     metavar="FILE",
     help="Also write the check as JSON (the --json structure) to FILE, e.g. grundschutz-schwerin.json.",
 )
-@click.option(
-    "--state-dir",
-    "state",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    metavar="DIR",
-    help="Status records (audit log, verify, drift, proof). [default: $KSM_STATE_DIR or .ksm-state]",
-)
+@state_dir_option("Status records (audit log, verify, drift, proof).")
 @pass_context
 def compliance(
     ctx: CliContext,

@@ -18,6 +18,7 @@ from ksm_provision.commands.common import (
     limit_option,
     pass_context,
     print_json,
+    state_dir_option,
     target_option,
 )
 from ksm_provision.errors import EXIT_FAILURE, UsageError
@@ -33,14 +34,7 @@ def _one(authorities: tuple[str, ...]) -> str:
     return authorities[0]
 
 
-state_option = click.option(
-    "--state-dir",
-    "state",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    metavar="DIR",
-    help="Where repositories, keys and status records live. [default: $KSM_STATE_DIR or .ksm-state]",
-)
+state_option = state_dir_option("Where repositories, keys and status records live.")
 
 
 def _base(state: Path | None) -> Path:

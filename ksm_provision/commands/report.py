@@ -14,6 +14,7 @@ from ksm_provision.commands.common import (
     json_option,
     pass_context,
     print_json,
+    state_dir_option,
 )
 from ksm_provision.compliance.report_section import add_grundschutz
 from ksm_provision.errors import relative_path
@@ -34,14 +35,7 @@ from ksm_provision.workflow.records import state_dir
     metavar="FILE",
     help="Write the report as one self-contained HTML file, e.g. report.html.",
 )
-@click.option(
-    "--state-dir",
-    "state",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    metavar="DIR",
-    help="Status records (audit log, verify, drift, plans, proof). [default: $KSM_STATE_DIR or .ksm-state]",
-)
+@state_dir_option("Status records (audit log, verify, drift, plans, proof).")
 @click.option(
     "--weeks",
     type=click.IntRange(1, 520),
