@@ -135,6 +135,9 @@ def ansible_cfg(
             "retry_files_enabled = False",
             "deprecation_warnings = False",
             "gathering = implicit",
+            # vars plugins (group_vars/host_vars beside inventory and playbook) read once at the
+            # start, not again for every host and task: nothing adds such files during a run
+            "run_vars_plugins = start",
             *_strategy_lines(settings.strategy),
             "",
             "[ssh_connection]",
